@@ -1,0 +1,59 @@
+"""hookseal: verify signed webhooks in one line, and make secret rotation a non-event.
+
+The public API is what this module exports; everything else may change.
+"""
+
+from __future__ import annotations
+
+from . import schemes
+from .errors import (
+    ConfigurationError,
+    HookSealError,
+    MalformedHeader,
+    MalformedSignature,
+    MalformedTimestamp,
+    MissingSignature,
+    MissingTimestamp,
+    NoActiveSecret,
+    PayloadTooLarge,
+    Replayed,
+    SignatureMismatch,
+    TimestampTooNew,
+    TimestampTooOld,
+    VerificationError,
+)
+from .replay import InMemoryReplayGuard, ReplayGuard
+from .secrets import Secret, SecretProvider, SecretSet
+from .verifier import DEFAULT_TOLERANCE, PendingVerification, Verified, Verifier, sign, verify
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "ConfigurationError",
+    "HookSealError",
+    "InMemoryReplayGuard",
+    "MalformedHeader",
+    "MalformedSignature",
+    "MalformedTimestamp",
+    "MissingSignature",
+    "MissingTimestamp",
+    "NoActiveSecret",
+    "PayloadTooLarge",
+    "PendingVerification",
+    "ReplayGuard",
+    "Replayed",
+    "Secret",
+    "SecretProvider",
+    "SecretSet",
+    "SignatureMismatch",
+    "TimestampTooNew",
+    "TimestampTooOld",
+    "VerificationError",
+    "Verified",
+    "Verifier",
+    "__version__",
+    "schemes",
+    "sign",
+    "verify",
+]

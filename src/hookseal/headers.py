@@ -1,0 +1,111 @@
+"""Reading the few headers a scheme needs from whatever the framework hands us.
+
+Accepted: any mapping with case-insensitive ``get`` (Starlette, Werkzeug, Django, requests,
+multidict), a plain ``dict`` (looked up case-insensitively here), or an iterable of
+``(name, value)`` pairs of ``str`` or ``bytes`` such as ASGI's raw header list, read in place
+without building a dict. Values must be ASCII; anything else is a :class:`MalformedHeader`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from .errors import MalformedHeader
+
+__all__ = ["HeadersLike", "read_header", "read_headers"]
+
+HeaderPair = tuple[str | bytes, str | bytes]
+HeadersLike = Mapping[str, str] | Mapping[str, bytes] | Iterable[HeaderPair]
+
+MAX_HEADER_LENGTH = 8192
+"""Longer values are refused before any parsing work is spent on them."""
+
+
+def read_header(headers: HeadersLike, name: str, spelling: str) -> str | None:
+    """The value of one header (``name`` in lower case, ``spelling`` as usually written)."""
+    if type(headers) is dict:
+        value = headers.get(spelling)
+        if value is not None and type(value) is str and value.isascii() and len(value) < 8192:
+            return value.strip(" \t")  # the common case, kept short: sign() output, test dicts
+    if isinstance(headers, Mapping):
+        return _from_mapping(headers, name, spelling)
+    return _from_pairs(headers, (name,))[0]
+
+
+def read_headers(headers: HeadersLike, names: tuple[str, ...]) -> list[str | None]:
+    """Return the value of each lower-case name in ``names`` (or None), as stripped ASCII text.
+
+    In a pair list a name that appears twice is refused: two different signature or timestamp
+    headers leave no honest way to pick one.
+    """
+    if isinstance(headers, Mapping):
+        return [_from_mapping(headers, name, name) for name in names]
+    return _from_pairs(headers, names)
+
+
+def _from_mapping(
+    headers: Mapping[str, str] | Mapping[str, bytes], name: str, spelling: str
+) -> str | None:
+    try:
+        value = headers.get(spelling)
+        if value is None and spelling != name:
+            value = headers.get(name)
+        if value is None and type(headers) is dict:
+            # A plain dict is case-sensitive: look for the name in any spelling.
+            for key, candidate in headers.items():
+                if isinstance(key, (str, bytes)) and _lower(key) == name:
+                    value = candidate
+                    break
+    except (TypeError, UnicodeDecodeError) as exc:
+        raise MalformedHeader(f"the {name} header could not be read", header=name) from exc
+    return None if value is None else _text(value, name)
+
+
+def _from_pairs(headers: Iterable[HeaderPair], names: tuple[str, ...]) -> list[str | None]:
+    found: list[str | bytes | None] = [None] * len(names)
+    wanted_bytes = [n.encode("ascii") for n in names]
+    try:
+        for pair in headers:
+            key, value = pair
+            if isinstance(key, bytes):
+                key_l = key.lower()
+                for i, want in enumerate(wanted_bytes):
+                    if key_l == want:
+                        _store(found, i, value, names[i])
+            elif isinstance(key, str):
+                key_s = key.lower()
+                for i, want_s in enumerate(names):
+                    if key_s == want_s:
+                        _store(found, i, value, names[i])
+    except (TypeError, ValueError) as exc:
+        raise MalformedHeader("headers must be a mapping or (name, value) pairs") from exc
+    return [None if v is None else _text(v, names[i]) for i, v in enumerate(found)]
+
+
+def _store(found: list[str | bytes | None], i: int, value: str | bytes, name: str) -> None:
+    if found[i] is not None:
+        raise MalformedHeader(f"the {name} header appears more than once", header=name)
+    found[i] = value
+
+
+def _lower(key: str | bytes) -> str:
+    if isinstance(key, bytes):
+        return key.decode("latin-1").lower()
+    return key.lower()
+
+
+def _text(value: object, name: str) -> str:
+    if isinstance(value, bytes):
+        try:
+            text = value.decode("ascii")
+        except UnicodeDecodeError:
+            raise MalformedHeader(f"the {name} header is not ASCII", header=name) from None
+    elif isinstance(value, str):
+        if not value.isascii():
+            raise MalformedHeader(f"the {name} header is not ASCII", header=name)
+        text = value
+    else:
+        raise MalformedHeader(f"the {name} header must be str or bytes", header=name)
+    if len(text) > MAX_HEADER_LENGTH:
+        raise MalformedHeader(f"the {name} header is too long", header=name)
+    return text.strip(" \t")

@@ -1,0 +1,96 @@
+"""Which request paths a middleware guards, decided so that no spelling slips past.
+
+Every path is normalised before matching: percent-decoded (again: over-matching only asks for a
+signature, never skips one), backslashes and repeated slashes folded, ``.`` and ``..`` segments
+resolved, and case folded. A string pattern guards that path and everything below it at a
+segment boundary (``/hooks`` guards ``/hooks``, ``/hooks/`` and ``/hooks/x``, not ``/hooksx``);
+a pattern starting with ``=`` guards that exact path only; a callable decides for itself on the
+normalised path. ``None`` guards every path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from urllib.parse import unquote
+
+from .errors import ConfigurationError
+
+__all__ = ["PathMatcher", "PathsLike", "normalise_path"]
+
+PathsLike = str | Iterable[str] | Callable[[str], bool] | None
+
+
+def normalise_path(path: str) -> str:
+    """The canonical form a path is matched in (see the module docstring)."""
+    for _ in range(3):  # undo double and triple encoding too; bounded, not a loop on input
+        decoded = unquote(path, errors="replace")
+        if decoded == path:
+            break
+        path = decoded
+    path = path.replace("\\", "/").lower()
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if segments:
+                segments.pop()
+            continue
+        segments.append(segment)
+    return "/" + "/".join(segments)
+
+
+class PathMatcher:
+    """Decides whether a request path is guarded. Build once, call per request."""
+
+    __slots__ = ("_exact", "_predicate", "_prefixes", "guards_everything")
+
+    def __init__(self, paths: PathsLike = None) -> None:
+        self._predicate: Callable[[str], bool] | None = None
+        self._exact: frozenset[str] = frozenset()
+        self._prefixes: tuple[str, ...] = ()
+        self.guards_everything = paths is None
+        if paths is None:
+            return
+        if callable(paths):
+            self._predicate = paths
+            return
+        if isinstance(paths, str):
+            paths = (paths,)
+        exact: set[str] = set()
+        prefixes: list[str] = []
+        for pattern in paths:
+            if not isinstance(pattern, str) or not pattern.lstrip("=").startswith("/"):
+                raise ConfigurationError(f"path patterns must start with '/': {pattern!r}")
+            if pattern.startswith("="):
+                exact.add(normalise_path(pattern[1:]))
+            else:
+                prefixes.append(normalise_path(pattern))
+        if not exact and not prefixes:
+            raise ConfigurationError("paths is empty: give None to guard every path")
+        self._exact = frozenset(exact)
+        self._prefixes = tuple(prefixes)
+
+    def matches(self, *paths: str) -> bool:
+        """True when any of the given spellings of one request's path is guarded."""
+        if self.guards_everything:
+            return True
+        for raw in paths:
+            path = normalise_path(raw)
+            if self._predicate is not None:
+                if self._predicate(path):
+                    return True
+                continue
+            if path in self._exact:
+                return True
+            for prefix in self._prefixes:
+                if prefix == "/" or path == prefix or path.startswith(prefix + "/"):
+                    return True
+        return False
+
+    def __repr__(self) -> str:
+        if self.guards_everything:
+            return "PathMatcher(all)"
+        if self._predicate is not None:
+            return f"PathMatcher({self._predicate!r})"
+        return f"PathMatcher(prefixes={list(self._prefixes)}, exact={sorted(self._exact)})"

@@ -1,0 +1,154 @@
+"""What every scheme shares: the parsed proof of a request, and the parsing helpers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import ClassVar
+
+from .._material import HmacMaterial, KeyMaterial
+from ..errors import MalformedSignature, MalformedTimestamp, MissingSignature, MissingTimestamp
+from ..headers import HeadersLike
+from ..secrets import Secret
+
+__all__ = ["MAX_SIGNATURES", "Presented", "Scheme"]
+
+MAX_SIGNATURES = 16
+"""More signatures than this in one request is refused: it only buys an attacker CPU time."""
+
+MAX_TIMESTAMP_DIGITS = 12
+
+
+class Presented:
+    """What a request claims: the signed content's prefix (the body follows it), the signatures
+    as raw digest bytes, and the signed timestamp and message id where the scheme has them."""
+
+    __slots__ = ("ed25519_signatures", "hmac_signatures", "message_id", "prefix", "timestamp")
+
+    def __init__(
+        self,
+        prefix: bytes,
+        hmac_signatures: tuple[bytes, ...],
+        ed25519_signatures: tuple[bytes, ...] = (),
+        timestamp: int | None = None,
+        message_id: str | None = None,
+    ) -> None:
+        self.prefix = prefix
+        self.hmac_signatures = hmac_signatures
+        self.ed25519_signatures = ed25519_signatures
+        self.timestamp = timestamp
+        self.message_id = message_id
+
+    def __repr__(self) -> str:
+        return (
+            f"Presented(signatures={len(self.hmac_signatures) + len(self.ed25519_signatures)}, "
+            f"timestamp={self.timestamp!r}, message_id={self.message_id!r})"
+        )
+
+
+class Scheme(ABC):
+    """A provider's header format: how to read a request's proof and how to sign one.
+
+    The signed content is always ``prefix + body``, so every scheme can be hashed incrementally
+    as the body streams in.
+    """
+
+    name: ClassVar[str]
+    timestamped: ClassVar[bool] = False
+    """Whether requests carry a signed timestamp (checked against the verifier's tolerance)."""
+    material_kind: ClassVar[str] = "utf8"
+    """How a secret becomes key bytes; schemes sharing a kind share the pre-keyed material."""
+
+    @property
+    @abstractmethod
+    def header_names(self) -> tuple[str, ...]:
+        """The request headers this scheme reads, in their usual spelling (for docs and OpenAPI)."""
+
+    @property
+    def signature_header(self) -> str:
+        """The header that carries the signature (named in errors and in the OpenAPI schema)."""
+        return self.header_names[0]
+
+    @abstractmethod
+    def parse(self, headers: HeadersLike) -> Presented:
+        """Read the proof from ``headers``; raises a VerificationError for anything malformed."""
+
+    @abstractmethod
+    def sign(
+        self,
+        body: bytes,
+        materials: Sequence[KeyMaterial],
+        *,
+        timestamp: int,
+        message_id: str,
+    ) -> dict[str, str]:
+        """Headers proving ``body`` with each of ``materials`` (one-signature schemes: first)."""
+
+    def derive(self, secret: Secret) -> KeyMaterial:
+        """Turn a secret into key material; the default is HMAC over the value's bytes as-is."""
+        return HmacMaterial(secret.reveal())
+
+    def material(self, secret: Secret) -> KeyMaterial:
+        """The secret's key material for this scheme, derived once and kept on the secret."""
+        cache = secret._material
+        found: KeyMaterial | None = cache.get(self.material_kind)
+        if found is None:
+            found = self.derive(secret)
+            cache[self.material_kind] = found
+        return found
+
+
+def require(value: str | None, header: str, *, timestamp: bool = False) -> str:
+    """The header's value, or the right 'missing' error when it is absent or empty."""
+    if not value:
+        if timestamp:
+            raise MissingTimestamp(f"the {header} header is missing", header=header)
+        raise MissingSignature(f"the {header} header is missing", header=header)
+    return value
+
+
+def parse_timestamp(text: str, header: str) -> int:
+    """1 to 12 ASCII digits of Unix time; anything else is malformed (never int() on junk)."""
+    if 0 < len(text) <= MAX_TIMESTAMP_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
+    raise MalformedTimestamp(header=header)
+
+
+def decode_hex_digest(token: str, header: str) -> bytes:
+    """64 hex digits to 32 bytes, or MalformedSignature."""
+    if len(token) == 64:
+        try:
+            raw = bytes.fromhex(token)
+        except ValueError:
+            pass
+        else:
+            if len(raw) == 32:
+                return raw
+    raise MalformedSignature(
+        f"the {header} header holds a signature that is not 64 hex digits", header=header
+    )
+
+
+def decode_base64(token: str, size: int, header: str, *, urlsafe: bool = False) -> bytes:
+    """Standard (padded) base64 of exactly ``size`` bytes, or MalformedSignature."""
+    try:
+        raw = base64.urlsafe_b64decode(token) if urlsafe else base64.b64decode(token, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) == size:
+        return raw
+    raise MalformedSignature(
+        f"the {header} header holds a signature that is not base64 of {size} bytes", header=header
+    )
+
+
+def split_tokens(value: str, header: str) -> list[str]:
+    """Signatures separated by commas and/or spaces; at least one, at most MAX_SIGNATURES."""
+    tokens = value.replace(",", " ").split()
+    if not tokens:
+        raise MissingSignature(f"the {header} header is empty", header=header)
+    if len(tokens) > MAX_SIGNATURES:
+        raise MalformedSignature(f"the {header} header holds too many signatures", header=header)
+    return tokens

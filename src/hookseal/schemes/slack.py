@@ -1,0 +1,54 @@
+"""Slack: ``X-Slack-Signature: v0=<hex>`` over ``v0:<timestamp>:<body>``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .._material import KeyMaterial
+from ..errors import MalformedSignature
+from ..headers import HeadersLike, read_headers
+from ._base import Presented, Scheme, decode_hex_digest, parse_timestamp, require
+
+__all__ = ["Slack"]
+
+_SIGNATURE = "X-Slack-Signature"
+_TIMESTAMP = "X-Slack-Request-Timestamp"
+_LOOKUP = (_SIGNATURE.lower(), _TIMESTAMP.lower())
+
+
+@dataclass(frozen=True)
+class Slack(Scheme):
+    """Slack's signing secret scheme (Events API, slash commands, interactivity)."""
+
+    name: ClassVar[str] = "slack"
+    timestamped: ClassVar[bool] = True
+
+    @property
+    def header_names(self) -> tuple[str, ...]:
+        return (_SIGNATURE, _TIMESTAMP)
+
+    def parse(self, headers: HeadersLike) -> Presented:
+        signature, stamp = read_headers(headers, _LOOKUP)
+        signature = require(signature, _SIGNATURE)
+        stamp = require(stamp, _TIMESTAMP, timestamp=True)
+        timestamp = parse_timestamp(stamp, _TIMESTAMP)
+        if signature[:3] != "v0=":
+            raise MalformedSignature(
+                f"the {_SIGNATURE} header must start with 'v0='", header=_SIGNATURE
+            )
+        digest = decode_hex_digest(signature[3:], _SIGNATURE)
+        return Presented(b"v0:" + stamp.encode() + b":", (digest,), timestamp=timestamp)
+
+    def sign(
+        self,
+        body: bytes,
+        materials: Sequence[KeyMaterial],
+        *,
+        timestamp: int,
+        message_id: str,
+    ) -> dict[str, str]:
+        stamp = str(timestamp)
+        digest = materials[0].sign(b"v0:" + stamp.encode() + b":" + body)
+        return {_SIGNATURE: "v0=" + digest.hex(), _TIMESTAMP: stamp}

@@ -1,0 +1,134 @@
+"""Standard Webhooks (and Svix): ``webhook-id``, ``webhook-timestamp``, ``webhook-signature``.
+
+The signed content is ``<id>.<timestamp>.<body>`` with the timestamp's literal digits. The
+signature header holds space-separated ``<version>,<base64>`` entries: ``v1`` is HMAC-SHA256
+keyed with the base64-decoded ``whsec_`` secret, ``v1a`` is Ed25519, checked with a ``whpk_``
+public key (a ``whsk_`` private key both signs and verifies). Unknown versions are ignored.
+The ``svix-`` header names are read when the ``webhook-`` ones are absent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .._material import Ed25519Material, HmacMaterial, KeyMaterial
+from ..errors import (
+    ConfigurationError,
+    MalformedMessageId,
+    MalformedSignature,
+    MissingMessageId,
+    MissingSignature,
+)
+from ..headers import HeadersLike, read_headers
+from ..secrets import Secret
+from ._base import MAX_SIGNATURES, Presented, Scheme, decode_base64, parse_timestamp, require
+
+__all__ = ["StandardWebhooks"]
+
+_ID, _TIMESTAMP, _SIGNATURE = "webhook-id", "webhook-timestamp", "webhook-signature"
+_LOOKUP = (_ID, _TIMESTAMP, _SIGNATURE, "svix-id", "svix-timestamp", "svix-signature")
+_MAX_ID_LENGTH = 256
+
+
+@dataclass(frozen=True)
+class StandardWebhooks(Scheme):
+    """The Standard Webhooks specification (Svix, Clerk, Resend, OpenAI, ...)."""
+
+    name: ClassVar[str] = "standard"
+    timestamped: ClassVar[bool] = True
+    material_kind: ClassVar[str] = "standard-webhooks"
+
+    @property
+    def header_names(self) -> tuple[str, ...]:
+        return (_SIGNATURE, _ID, _TIMESTAMP)
+
+    def parse(self, headers: HeadersLike) -> Presented:
+        wid, stamp, signature, svix_id, svix_stamp, svix_signature = read_headers(headers, _LOOKUP)
+        family = "webhook" if signature is not None else "svix"
+        if signature is None:
+            wid, stamp, signature = svix_id, svix_stamp, svix_signature
+        sig_header, id_header, ts_header = (
+            f"{family}-signature",
+            f"{family}-id",
+            f"{family}-timestamp",
+        )
+        signature = require(signature, sig_header)
+        if not wid:
+            raise MissingMessageId(f"the {id_header} header is missing", header=id_header)
+        if len(wid) > _MAX_ID_LENGTH or not wid.isprintable() or " " in wid:
+            raise MalformedMessageId(header=id_header)
+        stamp = require(stamp, ts_header, timestamp=True)
+        timestamp = parse_timestamp(stamp, ts_header)
+        hmacs, eds = _signatures(signature, sig_header)
+        prefix = f"{wid}.{stamp}.".encode("ascii")
+        return Presented(prefix, hmacs, eds, timestamp=timestamp, message_id=wid)
+
+    def derive(self, secret: Secret) -> KeyMaterial:
+        raw = secret.reveal()
+        if raw.startswith(b"whpk_"):
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+            return Ed25519Material(Ed25519PublicKey.from_public_bytes(_key_bytes(raw, 32)))
+        if raw.startswith(b"whsk_"):
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+            seed = _key_bytes(raw, 32, 64)[:32]
+            private = Ed25519PrivateKey.from_private_bytes(seed)
+            return Ed25519Material(private.public_key(), private)
+        key = _key_bytes(raw[6:] if raw.startswith(b"whsec_") else raw)
+        return HmacMaterial(key)
+
+    def sign(
+        self,
+        body: bytes,
+        materials: Sequence[KeyMaterial],
+        *,
+        timestamp: int,
+        message_id: str,
+    ) -> dict[str, str]:
+        content = f"{message_id}.{timestamp}.".encode() + body
+        entries = []
+        for material in materials:
+            version = "v1a" if isinstance(material, Ed25519Material) else "v1"
+            entries.append(f"{version},{base64.b64encode(material.sign(content)).decode()}")
+        return {_ID: message_id, _TIMESTAMP: str(timestamp), _SIGNATURE: " ".join(entries)}
+
+
+def _signatures(value: str, header: str) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    entries = value.split()
+    if len(entries) > MAX_SIGNATURES:
+        raise MalformedSignature(f"the {header} header holds too many signatures", header=header)
+    hmacs: list[bytes] = []
+    eds: list[bytes] = []
+    for entry in entries:
+        version, sep, encoded = entry.partition(",")
+        if not sep:
+            raise MalformedSignature(
+                f"the {header} header has an entry without a version", header=header
+            )
+        if version == "v1":
+            hmacs.append(decode_base64(encoded, 32, header))
+        elif version == "v1a":
+            eds.append(decode_base64(encoded, 64, header))
+    if not hmacs and not eds:
+        raise MissingSignature(f"the {header} header has no v1 or v1a signature", header=header)
+    return tuple(hmacs), tuple(eds)
+
+
+def _key_bytes(encoded: bytes, *sizes: int) -> bytes:
+    """Decode a secret's base64 (padding optional); refuse anything else, naming no value."""
+    body = encoded[5:] if encoded[:5] in (b"whpk_", b"whsk_") else encoded
+    body = body.strip()
+    try:
+        raw = base64.b64decode(body + b"=" * (-len(body) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if not raw or (sizes and len(raw) not in sizes):
+        raise ConfigurationError(
+            "a Standard Webhooks secret must be base64 (whsec_...), or a whpk_/whsk_ Ed25519 key"
+        )
+    return raw

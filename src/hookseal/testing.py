@@ -1,0 +1,70 @@
+"""Helpers for your own tests: build requests that hookseal (and the provider) would accept.
+
+from hookseal.testing import signed_request
+body, headers = signed_request({"event": "paid"}, "s3cr3t", scheme="stripe")
+response = client.post("/webhooks/stripe", content=body, headers=headers)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ._time import Instant
+from .schemes import Scheme
+from .secrets import SecretsLike
+from .verifier import sign
+
+__all__ = ["encode_body", "forged_request", "signed_request", "tampered"]
+
+
+def encode_body(payload: Any) -> bytes:
+    """Bytes as-is; str as UTF-8; anything else as compact JSON (what most providers send)."""
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return bytes(payload)
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    return json.dumps(payload, separators=(",", ":")).encode("utf-8")
+
+
+def signed_request(
+    payload: Any,
+    secrets: SecretsLike,
+    *,
+    scheme: Scheme | str | None = None,
+    timestamp: int | None = None,
+    message_id: str | None = None,
+    now: Instant | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+) -> tuple[bytes, dict[str, str]]:
+    """``(body, headers)`` for a delivery signed like the provider would sign it."""
+    body = encode_body(payload)
+    headers = {"Content-Type": "application/json"}
+    headers.update(
+        sign(body, secrets, scheme=scheme, timestamp=timestamp, message_id=message_id, now=now)
+    )
+    if extra_headers:
+        headers.update(extra_headers)
+    return body, headers
+
+
+def forged_request(
+    payload: Any,
+    *,
+    scheme: Scheme | str | None = None,
+    timestamp: int | None = None,
+    now: Instant | None = None,
+) -> tuple[bytes, dict[str, str]]:
+    """A well-formed request signed with a random secret nobody has: it must be refused."""
+    import secrets as stdlib_secrets
+
+    wrong = "whsec_" + stdlib_secrets.token_urlsafe(24).replace("-", "A").replace("_", "B")
+    return signed_request(payload, wrong, scheme=scheme, timestamp=timestamp, now=now)
+
+
+def tampered(body: bytes) -> bytes:
+    """The same body with its last byte changed: the signature must no longer match."""
+    if not body:
+        return b"x"
+    return body[:-1] + bytes([body[-1] ^ 0x01])

@@ -1,0 +1,511 @@
+"""The verifier: parse the proof, pick the secrets valid now, compare digests, decide.
+
+A request passes when one of the secrets valid at ``now`` (rotation windows applied) produces a
+digest equal, by :func:`hmac.compare_digest`, to one of the presented signatures. Every
+candidate is tried before a mismatch is declared; the secret that matched last time is tried
+first, so valid traffic after a rotation costs one HMAC, and forged traffic costs one per
+candidate and no more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets as _stdlib_secrets
+import threading
+from collections.abc import Hashable, Sequence
+from typing import Any, NamedTuple
+
+from ._material import Digester
+from ._time import Clock, Instant, to_epoch, wall_clock
+from .errors import (
+    ConfigurationError,
+    NoActiveSecret,
+    PayloadTooLarge,
+    Replayed,
+    SignatureMismatch,
+    TimestampTooNew,
+    TimestampTooOld,
+)
+from .headers import HeadersLike
+from .replay import ReplayGuard
+from .schemes import Presented, Scheme, Signature, by_name
+from .secrets import DEFAULT_LEEWAY, Secret, SecretProvider, SecretSet, SecretsLike, as_provider
+
+__all__ = ["DEFAULT_TOLERANCE", "PendingVerification", "Verified", "Verifier", "sign", "verify"]
+
+logger = logging.getLogger("hookseal")
+
+DEFAULT_TOLERANCE = 300.0
+"""Seconds a signed timestamp may differ from now, in either direction."""
+
+_DEFAULT_SCHEME = Signature()
+
+Body = bytes | bytearray | memoryview
+
+
+class Verified(NamedTuple):
+    """The outcome of a successful verification (immutable). Never holds a secret value.
+
+    ``secret_id``: which secret matched (its id or fingerprint), so operators see a rotation
+    finish. ``scheme``: the scheme's name. ``timestamp`` and ``message_id``: the signed values,
+    for schemes that have them. ``replay_key``: what a replay guard remembered for this
+    delivery (to release it when the app fails and the provider will retry).
+    """
+
+    secret_id: str
+    scheme: str
+    timestamp: int | None = None
+    message_id: str | None = None
+    replay_key: str | None = None
+
+
+class Verifier:
+    """Verifies requests for one scheme against a set of secrets; reuse it across requests.
+
+    ``secrets`` may be a str or bytes secret, a :class:`Secret`, an iterable of those (all
+    active), a :class:`SecretSet`, or a refreshing :class:`~hookseal.keyring.Keyring`.
+    """
+
+    __slots__ = (
+        "_clock",
+        "_preferred",
+        "_static",
+        "leeway",
+        "max_body_size",
+        "provider",
+        "replay_guard",
+        "scheme",
+        "tolerance",
+    )
+
+    def __init__(
+        self,
+        secrets: SecretsLike,
+        *,
+        scheme: Scheme | str | None = None,
+        tolerance: float = DEFAULT_TOLERANCE,
+        leeway: float = DEFAULT_LEEWAY,
+        replay_guard: ReplayGuard | None = None,
+        clock: Clock | None = None,
+        max_body_size: int | None = None,
+    ) -> None:
+        self.scheme: Scheme = _DEFAULT_SCHEME if scheme is None else by_name(scheme)
+        self.provider: SecretProvider = as_provider(secrets)
+        if _not_number(tolerance) or tolerance <= 0:
+            raise ConfigurationError("tolerance must be a positive number of seconds")
+        if _not_number(leeway) or leeway < 0:
+            raise ConfigurationError("leeway must be a non-negative number of seconds")
+        if max_body_size is not None and (_not_number(max_body_size) or max_body_size < 0):
+            raise ConfigurationError("max_body_size must be a non-negative number of bytes")
+        if replay_guard is not None and not isinstance(replay_guard, ReplayGuard):
+            raise ConfigurationError("replay_guard must have remember() and aremember()")
+        self.tolerance = float(tolerance)
+        self.leeway = float(leeway)
+        self.max_body_size = max_body_size
+        self.replay_guard = replay_guard
+        self._clock: Clock = wall_clock if clock is None else clock
+        self._preferred: Secret | None = None
+        self._static = isinstance(self.provider, SecretSet)
+        if isinstance(self.provider, SecretSet):
+            if not self.provider:
+                raise ConfigurationError("no secrets given")
+            for secret in self.provider:  # fail at start-up, not on the first request
+                self.scheme.material(secret)
+
+    def __repr__(self) -> str:
+        return (
+            f"Verifier(scheme={self.scheme!r}, secrets={self.provider!r}, "
+            f"tolerance={self.tolerance}, leeway={self.leeway})"
+        )
+
+    # -- one-shot -----------------------------------------------------------------------------
+
+    def verify(self, body: Body, headers: HeadersLike, *, now: Instant | None = None) -> Verified:
+        """Verify ``body`` (the raw bytes as received) against ``headers``; raise if it fails."""
+        moment, presented = self._prepare(body, headers, now)
+        secret = self._find(self.provider.secret_set(), presented, body, moment)
+        if secret is None:
+            fresh = self.provider.refresh_after_mismatch()
+            if fresh is not None:
+                secret = self._find(fresh, presented, body, moment)
+            if secret is None:
+                raise self._mismatch()
+        if self.replay_guard is None:
+            return self._accept(secret, presented, None)
+        key = self._replay_key(presented, (body,))
+        if not self.replay_guard.remember(key, self._replay_ttl(presented)):
+            raise Replayed(header=self.scheme.signature_header)
+        return self._accept(secret, presented, key)
+
+    async def averify(
+        self, body: Body, headers: HeadersLike, *, now: Instant | None = None
+    ) -> Verified:
+        """:meth:`verify` for asyncio code: a refreshing keyring is awaited, never blocked on."""
+        moment, presented = self._prepare(body, headers, now)
+        secret = self._find(await self.provider.asecret_set(), presented, body, moment)
+        if secret is None:
+            fresh = await self.provider.arefresh_after_mismatch()
+            if fresh is not None:
+                secret = self._find(fresh, presented, body, moment)
+            if secret is None:
+                raise self._mismatch()
+        if self.replay_guard is None:
+            return self._accept(secret, presented, None)
+        key = self._replay_key(presented, (body,))
+        if not await self.replay_guard.aremember(key, self._replay_ttl(presented)):
+            raise Replayed(header=self.scheme.signature_header)
+        return self._accept(secret, presented, key)
+
+    # -- streaming ----------------------------------------------------------------------------
+
+    def begin(self, headers: HeadersLike, *, now: Instant | None = None) -> PendingVerification:
+        """Start verifying a body that arrives in chunks (middleware); headers are checked now."""
+        moment, presented = self._prepare(b"", headers, now)
+        return PendingVerification(self, presented, moment, self.provider.secret_set())
+
+    async def abegin(
+        self, headers: HeadersLike, *, now: Instant | None = None
+    ) -> PendingVerification:
+        """:meth:`begin` for asyncio code."""
+        moment, presented = self._prepare(b"", headers, now)
+        return PendingVerification(self, presented, moment, await self.provider.asecret_set())
+
+    # -- signing ------------------------------------------------------------------------------
+
+    def sign(
+        self,
+        body: Body,
+        *,
+        timestamp: int | None = None,
+        message_id: str | None = None,
+        now: Instant | None = None,
+    ) -> dict[str, str]:
+        """Headers that this verifier accepts for ``body`` (for senders and tests)."""
+        moment = self._moment(now)
+        candidates = self.provider.secret_set().candidates(moment, 0.0)
+        if not candidates:
+            raise ConfigurationError("no secret is valid now to sign with")
+        return _sign_with(self.scheme, bytes(body), candidates, moment, timestamp, message_id)
+
+    # -- the parts ----------------------------------------------------------------------------
+
+    def _moment(self, now: Instant | None) -> float:
+        if now is None:
+            return self._clock()
+        if type(now) is float or type(now) is int:
+            return float(now)
+        return to_epoch(now, what="now")
+
+    def _prepare(
+        self, body: Body, headers: HeadersLike, now: Instant | None
+    ) -> tuple[float, Presented]:
+        if not isinstance(body, (bytes, bytearray, memoryview)):
+            raise ConfigurationError(
+                "body must be the raw request bytes, exactly as received (not str or parsed JSON)"
+            )
+        if self.max_body_size is not None and len(body) > self.max_body_size:
+            raise PayloadTooLarge()
+        moment = self._moment(now)
+        presented = self.scheme.parse(headers)
+        stamp = presented.timestamp
+        if stamp is not None:
+            skew = moment - stamp
+            if skew > self.tolerance:
+                raise TimestampTooOld(
+                    f"the timestamp is {int(skew)} s old; at most {int(self.tolerance)} s allowed"
+                )
+            if -skew > self.tolerance:
+                raise TimestampTooNew(
+                    f"the timestamp is {int(-skew)} s in the future; "
+                    f"at most {int(self.tolerance)} s allowed"
+                )
+        return moment, presented
+
+    def candidates(self, secret_set: SecretSet, moment: float) -> tuple[Secret, ...]:
+        """The secrets to try at ``moment``; none at all means fail closed with 503."""
+        found = secret_set.candidates(moment, self.leeway)
+        if not found:
+            raise NoActiveSecret()
+        return found
+
+    def _find(
+        self, secret_set: SecretSet, presented: Presented, body: Body, moment: float
+    ) -> Secret | None:
+        candidates = self.candidates(secret_set, moment)
+        preferred = self._preferred
+        if preferred is not None:
+            for secret in candidates:
+                if secret is preferred:
+                    if self._matches(secret, presented, body):
+                        return secret
+                    break
+        for secret in candidates:
+            if secret is not preferred and self._matches(secret, presented, body):
+                self._preferred = secret
+                return secret
+        return None
+
+    def _matches(self, secret: Secret, presented: Presented, body: Body) -> bool:
+        material = secret._material.get(self.scheme.material_kind) or self.material(secret)
+        if material is None:
+            return False
+        return bool(
+            material.matches(
+                presented.prefix, body, presented.hmac_signatures, presented.ed25519_signatures
+            )
+        )
+
+    def material(self, secret: Secret) -> Any:
+        """The secret's key material for this scheme, or None (logged) if it cannot be used."""
+        try:
+            return self.scheme.material(secret)
+        except ConfigurationError:
+            logger.warning(
+                "hookseal: secret %s cannot be used with the %s scheme; skipped",
+                secret.id,
+                self.scheme.name,
+            )
+            return None
+
+    def _mismatch(self) -> SignatureMismatch:
+        header = self.scheme.signature_header
+        return SignatureMismatch(
+            f"no signature in the {header} header matches an active secret", header=header
+        )
+
+    def _replay_key(self, presented: Presented, chunks: Sequence[Body]) -> str:
+        if presented.message_id is not None:
+            return f"{self.scheme.name}:id:{presented.message_id}"
+        content = hashlib.sha256(presented.prefix)
+        for chunk in chunks:
+            content.update(chunk)
+        return f"{self.scheme.name}:sha256:{content.hexdigest()}"
+
+    def _replay_ttl(self, presented: Presented) -> float | None:
+        return 2 * self.tolerance if presented.timestamp is not None else None
+
+    def _accept(self, secret: Secret, presented: Presented, replay_key: str | None) -> Verified:
+        if not self._static:
+            self.provider.record_match(secret)
+        return Verified(
+            secret.id, self.scheme.name, presented.timestamp, presented.message_id, replay_key
+        )
+
+
+class PendingVerification:
+    """A verification in progress while the body streams in (see :meth:`Verifier.begin`).
+
+    Chunks are hashed as they arrive with the most likely secret and kept by reference (the
+    middleware replays them to the app anyway); the other candidates are only hashed if that
+    one does not match, so a large body is walked once on the happy path.
+    """
+
+    __slots__ = (
+        "_candidates",
+        "_chunks",
+        "_first",
+        "_moment",
+        "_presented",
+        "_secrets",
+        "_verifier",
+        "size",
+    )
+
+    def __init__(
+        self, verifier: Verifier, presented: Presented, moment: float, secret_set: SecretSet
+    ) -> None:
+        self._verifier = verifier
+        self._presented = presented
+        self._moment = moment
+        self._secrets = secret_set
+        self._candidates = verifier.candidates(secret_set, moment)
+        self._chunks: list[Body] = []
+        self.size = 0
+        first: Secret | None = verifier._preferred
+        if first is None or all(first is not s for s in self._candidates):
+            first = self._candidates[0]
+        self._first: tuple[Secret, Digester] | None = None
+        material = verifier.material(first)
+        if material is not None:
+            self._first = (first, material.start(presented.prefix))
+
+    @property
+    def chunks(self) -> list[Body]:
+        """The chunks received so far, in order (not joined)."""
+        return self._chunks
+
+    def update(self, chunk: Body) -> None:
+        """Feed the next chunk of the body."""
+        if not chunk:
+            return
+        self.size += len(chunk)
+        limit = self._verifier.max_body_size
+        if limit is not None and self.size > limit:
+            raise PayloadTooLarge()
+        self._chunks.append(chunk)
+        if self._first is not None:
+            self._first[1].update(chunk)
+
+    def finish(self) -> Verified:
+        """Decide, once the whole body has arrived."""
+        verifier = self._verifier
+        secret = self._decide(self._secrets, first_pass=True)
+        if secret is None:
+            fresh = verifier.provider.refresh_after_mismatch()
+            if fresh is not None:
+                secret = self._decide(fresh, first_pass=False)
+            if secret is None:
+                raise verifier._mismatch()
+        guard = verifier.replay_guard
+        if guard is None:
+            return verifier._accept(secret, self._presented, None)
+        key = verifier._replay_key(self._presented, self._chunks)
+        if not guard.remember(key, verifier._replay_ttl(self._presented)):
+            raise Replayed(header=verifier.scheme.signature_header)
+        return verifier._accept(secret, self._presented, key)
+
+    async def afinish(self) -> Verified:
+        """:meth:`finish` for asyncio code."""
+        verifier = self._verifier
+        secret = self._decide(self._secrets, first_pass=True)
+        if secret is None:
+            fresh = await verifier.provider.arefresh_after_mismatch()
+            if fresh is not None:
+                secret = self._decide(fresh, first_pass=False)
+            if secret is None:
+                raise verifier._mismatch()
+        guard = verifier.replay_guard
+        if guard is None:
+            return verifier._accept(secret, self._presented, None)
+        key = verifier._replay_key(self._presented, self._chunks)
+        if not await guard.aremember(key, verifier._replay_ttl(self._presented)):
+            raise Replayed(header=verifier.scheme.signature_header)
+        return verifier._accept(secret, self._presented, key)
+
+    def _decide(self, secret_set: SecretSet, *, first_pass: bool) -> Secret | None:
+        presented = self._presented
+        hmacs, eds = presented.hmac_signatures, presented.ed25519_signatures
+        done: Secret | None = None
+        if first_pass:
+            candidates = self._candidates
+            if self._first is not None:
+                done, digester = self._first
+                if digester.matches(hmacs, eds):
+                    return done
+        else:
+            candidates = self._verifier.candidates(secret_set, self._moment)
+        for secret in candidates:
+            if secret is done:
+                continue
+            material = self._verifier.material(secret)
+            if material is None:
+                continue
+            digester = material.start(presented.prefix)
+            for chunk in self._chunks:
+                digester.update(chunk)
+            if digester.matches(hmacs, eds):
+                self._verifier._preferred = secret
+                return secret
+        return None
+
+
+# -- module-level shortcuts --------------------------------------------------------------------
+
+_VERIFIERS: dict[Hashable, Verifier] = {}
+_VERIFIERS_LOCK = threading.Lock()
+_VERIFIERS_MAX = 128
+
+
+def _verifier_for(
+    secrets: SecretsLike,
+    scheme: Scheme | str | None,
+    tolerance: float,
+    leeway: float,
+    replay_guard: ReplayGuard | None,
+) -> Verifier:
+    """Reuse a Verifier (and its pre-keyed secrets) across calls with the same arguments."""
+    key = (type(secrets), secrets, scheme, tolerance, leeway, replay_guard)
+    try:
+        found = _VERIFIERS.get(key)  # a dict read is atomic: no lock on the hot path
+    except TypeError:  # a list of secrets: nothing to key a cache on
+        return Verifier(
+            secrets, scheme=scheme, tolerance=tolerance, leeway=leeway, replay_guard=replay_guard
+        )
+    if found is None:
+        found = Verifier(
+            secrets, scheme=scheme, tolerance=tolerance, leeway=leeway, replay_guard=replay_guard
+        )
+        with _VERIFIERS_LOCK:
+            if len(_VERIFIERS) >= _VERIFIERS_MAX:
+                _VERIFIERS.clear()
+            _VERIFIERS[key] = found
+    return found
+
+
+def verify(
+    body: Body,
+    headers: HeadersLike,
+    secrets: SecretsLike,
+    *,
+    scheme: Scheme | str | None = None,
+    now: Instant | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    leeway: float = DEFAULT_LEEWAY,
+    replay_guard: ReplayGuard | None = None,
+) -> Verified:
+    """Verify one request: ``body`` is the raw bytes, ``headers`` the request's headers.
+
+    Returns :class:`Verified` or raises a :class:`~hookseal.errors.VerificationError`.
+    """
+    return _verifier_for(secrets, scheme, tolerance, leeway, replay_guard).verify(
+        body, headers, now=now
+    )
+
+
+def sign(
+    body: Body,
+    secrets: SecretsLike,
+    *,
+    scheme: Scheme | str | None = None,
+    timestamp: int | None = None,
+    message_id: str | None = None,
+    now: Instant | None = None,
+) -> dict[str, str]:
+    """Headers proving ``body`` for ``scheme``, signed with every secret valid now.
+
+    Schemes with room for several signatures (Signature, Standard Webhooks, Stripe) carry one
+    per secret, as senders do during a rotation; the others use the first secret.
+    """
+    chosen = _DEFAULT_SCHEME if scheme is None else by_name(scheme)
+    moment = wall_clock() if now is None else to_epoch(now, what="now")
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise ConfigurationError("body must be bytes")
+    candidates = as_provider(secrets).secret_set().candidates(moment, 0.0)
+    if not candidates:
+        raise ConfigurationError("no secret is valid now to sign with")
+    return _sign_with(chosen, bytes(body), candidates, moment, timestamp, message_id)
+
+
+def _sign_with(
+    scheme: Scheme,
+    body: bytes,
+    candidates: Sequence[Secret],
+    moment: float,
+    timestamp: int | None,
+    message_id: str | None,
+) -> dict[str, str]:
+    if timestamp is None:
+        timestamp = int(moment)
+    elif isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0:
+        raise ConfigurationError("timestamp must be a non-negative int of epoch seconds")
+    if message_id is None:
+        message_id = "msg_" + _stdlib_secrets.token_urlsafe(18)
+    elif not message_id or not message_id.isascii() or not message_id.isprintable():
+        raise ConfigurationError("message_id must be printable ASCII")
+    materials = [scheme.material(s) for s in candidates]
+    return scheme.sign(body, materials, timestamp=timestamp, message_id=message_id)
+
+
+def _not_number(value: object) -> bool:
+    return isinstance(value, bool) or not isinstance(value, (int, float))
