@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
@@ -38,6 +38,15 @@ def replicas(redis_url: str, prefix: str) -> Iterator[tuple[Verifier, Verifier]]
         guard.close()
 
 
+@pytest.fixture
+async def async_replicas(redis_url: str, prefix: str) -> AsyncIterator[tuple[Verifier, Verifier]]:
+    """The same two replicas for asyncio code (asyncio clients need aclose())."""
+    guards = [RedisReplayGuard(redis_url, prefix=prefix) for _ in range(2)]
+    yield Verifier(SECRET, replay_guard=guards[0]), Verifier(SECRET, replay_guard=guards[1])
+    for guard in guards:
+        await guard.aclose()
+
+
 def test_a_replay_to_another_replica_is_refused(replicas: tuple[Verifier, Verifier]) -> None:
     a, b = replicas
     body, headers = signed_request({"order": 1}, SECRET)
@@ -51,8 +60,8 @@ def test_a_replay_to_another_replica_is_refused(replicas: tuple[Verifier, Verifi
     assert b.verify(other_body, other_headers).secret_id
 
 
-async def test_async_replicas(replicas: tuple[Verifier, Verifier]) -> None:
-    a, b = replicas
+async def test_async_replicas(async_replicas: tuple[Verifier, Verifier]) -> None:
+    a, b = async_replicas
     body, headers = signed_request({"order": 3}, SECRET)
     await a.averify(body, headers)
     with pytest.raises(Replayed):
