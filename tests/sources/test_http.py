@@ -220,6 +220,14 @@ def test_server_error_never_quotes_the_body(server: Server, source: HttpSource) 
     assert OLD not in str(info.value)
 
 
+def test_redirects_are_not_followed(server: Server, source: HttpSource) -> None:
+    server.behaviour.mode = "status"
+    server.behaviour.status = 302
+    server.behaviour.headers = {"Location": "http://127.0.0.1:1/elsewhere"}
+    with pytest.raises(SourceError, match="HTTP 302"):
+        source.fetch()
+
+
 def test_hanging_server_times_out(server: Server) -> None:
     server.behaviour.mode = "hang"
     src = HttpSource(server.url, timeout=0.2)

@@ -34,7 +34,9 @@ class HttpSource(SecretSource):
     ``headers`` (e.g. ``{"Authorization": "Bearer ..."}``) are sent with every request and
     never logged or shown in ``repr``. ``transport`` is handed to the httpx client (a
     ``MockTransport``, or a transport with retries or a proxy). Clients are created on first
-    use and closed by :meth:`close` / :meth:`aclose`.
+    use and closed by :meth:`close` / :meth:`aclose` (in asyncio code use ``aclose``: it closes
+    both). Redirects are not followed: the auth headers must not travel to another host, so a
+    3xx is a failure like any other non-2xx answer.
     """
 
     def __init__(
