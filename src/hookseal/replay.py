@@ -9,16 +9,20 @@ as the message could still pass the timestamp check (twice the tolerance), or fo
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from cachetools import TLRUCache
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, VerificationError
 
-__all__ = ["InMemoryReplayGuard", "ReplayGuard"]
+logger = logging.getLogger("hookseal")
+
+__all__ = ["InMemoryReplayGuard", "RedisReplayGuard", "ReplayGuard", "ReplayGuardUnavailable"]
 
 
 @runtime_checkable
@@ -33,7 +37,7 @@ class ReplayGuard(Protocol):
 
 class InMemoryReplayGuard:
     """A per-process guard (cachetools TLRU cache behind a lock). For several replicas use
-    a shared one (``hookseal.replay_redis.RedisReplayGuard``)."""
+    a shared one (:class:`RedisReplayGuard`)."""
 
     def __init__(
         self,
@@ -73,3 +77,100 @@ class InMemoryReplayGuard:
 
 def _expires_at(_key: str, lifetime: float, now: float) -> float:
     return now + lifetime
+
+
+class ReplayGuardUnavailable(VerificationError):
+    """The shared replay store could not be asked: fail closed, and ask the sender to retry
+    (a delivery that cannot be checked for replay is not let through)."""
+
+    code: ClassVar[str] = "replay_guard_unavailable"
+    status: ClassVar[int] = 503
+    title: ClassVar[str] = "Replay check unavailable"
+    default_detail: ClassVar[str] = "The replay check is unavailable right now; retry later."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 30) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def response_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class RedisReplayGuard:
+    """A guard shared by every replica: ``SET prefix+key 1 NX PX ttl`` in Redis, so a delivery
+    replayed to another replica is refused too.
+
+    ``url_or_client``: a ``redis://`` URL (clients made and closed here) or a redis-py client,
+    sync or asyncio (left open; it is yours). When Redis cannot be reached the request fails
+    closed with :class:`ReplayGuardUnavailable` (503 with Retry-After).
+    """
+
+    def __init__(
+        self,
+        url_or_client: Any,
+        *,
+        prefix: str = "hookseal:replay:",
+        ttl: float = 86_400.0,
+    ) -> None:
+        from ._redis import RedisClients
+
+        self.default_ttl = _positive_seconds(ttl)
+        self.prefix = prefix
+        self._clients = RedisClients(url_or_client, what="RedisReplayGuard")
+
+    def remember(self, key: str, ttl: float | None = None) -> bool:
+        """True the first time ``key`` is seen within ``ttl`` seconds, on any replica."""
+        try:
+            stored = self._clients.sync().set(self.prefix + key, b"1", nx=True, px=self._ms(ttl))
+        except self._clients.redis.RedisError as exc:
+            raise self._unavailable(exc) from None
+        return bool(stored)
+
+    async def aremember(self, key: str, ttl: float | None = None) -> bool:
+        """:meth:`remember` without blocking the event loop."""
+        try:
+            stored = await self._clients.run(
+                "set", self.prefix + key, b"1", nx=True, px=self._ms(ttl)
+            )
+        except self._clients.redis.RedisError as exc:
+            raise self._unavailable(exc) from None
+        return bool(stored)
+
+    def forget(self, key: str) -> None:
+        """Release ``key`` (the app failed after verifying, and the sender will retry)."""
+        try:
+            self._clients.sync().delete(self.prefix + key)
+        except self._clients.redis.RedisError as exc:
+            raise self._unavailable(exc) from None
+
+    async def aforget(self, key: str) -> None:
+        """:meth:`forget` without blocking the event loop."""
+        try:
+            await self._clients.run("delete", self.prefix + key)
+        except self._clients.redis.RedisError as exc:
+            raise self._unavailable(exc) from None
+
+    def close(self) -> None:
+        """Close the sync client made from a URL."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Close every client made from a URL."""
+        await self._clients.aclose()
+
+    def _ms(self, ttl: float | None) -> int:
+        lifetime = self.default_ttl if ttl is None else _positive_seconds(ttl)
+        return max(1, math.ceil(lifetime * 1000))
+
+    def _unavailable(self, exc: BaseException) -> ReplayGuardUnavailable:
+        logger.error("replay guard: Redis unavailable (%s)", type(exc).__name__)
+        return ReplayGuardUnavailable()
+
+    def __repr__(self) -> str:
+        return f"RedisReplayGuard(prefix={self.prefix!r}, ttl={self.default_ttl})"
+
+
+def _positive_seconds(ttl: object) -> float:
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl < math.inf:
+        raise ConfigurationError("ttl must be a positive, finite number of seconds")
+    return float(ttl)

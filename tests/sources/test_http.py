@@ -1,0 +1,483 @@
+"""HttpSource against a real HTTP server on 127.0.0.1 that rotates, fails, hangs and lies."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from hookseal import SignatureMismatch, Verifier
+from hookseal.errors import ConfigurationError
+from hookseal.sources._base import SourceError
+from hookseal.sources.http import HttpSource, JsonMapping, cache_ttl
+from hookseal.testing import signed_request
+
+OLD = "old-secret-value-aaaaaaaaaaaaaaaa"
+NEW = "new-secret-value-bbbbbbbbbbbbbbbb"
+TOKEN = "tok-very-private-123"
+HANG_LIMIT = 10.0  # a hanging answer is released at teardown, and never waits longer than this
+
+
+@dataclass
+class Behaviour:
+    """What the server does next; tests change it while the server runs."""
+
+    mode: str = "json"  # json | status | hang | raw
+    document: Any = field(default_factory=lambda: {"secrets": [{"id": "k1", "value": OLD}]})
+    status: int = 200
+    raw: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    token: str | None = None
+    requests: list[tuple[str, bytes]] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+class Server:
+    def __init__(self, httpd: ThreadingHTTPServer, behaviour: Behaviour) -> None:
+        self.httpd = httpd
+        self.behaviour = behaviour
+        self.url = f"http://127.0.0.1:{httpd.server_address[1]}/webhooks/secrets"
+
+
+def _handler(behaviour: Behaviour) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+        def do_GET(self) -> None:
+            self._answer(b"")
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            self._answer(self.rfile.read(length))
+
+        def _answer(self, body: bytes) -> None:
+            b = behaviour
+            b.requests.append((self.command, body))
+            if b.token is not None and self.headers.get("Authorization") != f"Bearer {b.token}":
+                self._send(401, b'{"error": "unauthorized"}')
+            elif b.mode == "hang":
+                b.release.wait(HANG_LIMIT)
+                self._send(200, json.dumps(b.document).encode())
+            elif b.mode == "status":
+                self._send(b.status, json.dumps(b.document).encode())
+            elif b.mode == "raw":
+                self._send(200, b.raw)
+            else:
+                self._send(200, json.dumps(b.document).encode())
+
+        def _send(self, status: int, payload: bytes) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in behaviour.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a timeout test)
+
+    return Handler
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    behaviour = Behaviour()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(behaviour))
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield Server(httpd, behaviour)
+    finally:
+        behaviour.release.set()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=HANG_LIMIT)
+
+
+@pytest.fixture
+def source(server: Server) -> Iterator[HttpSource]:
+    src = HttpSource(server.url, timeout=2.0)
+    yield src
+    src.close()
+
+
+def _values(fetched_secrets: Any) -> dict[str, bytes]:
+    return {s.id: s.reveal() for s in fetched_secrets}
+
+
+# -- serving and rotating -------------------------------------------------------------------
+
+
+def test_serves_keys(source: HttpSource) -> None:
+    fetched = source.fetch()
+    assert _values(fetched.secrets) == {"k1": OLD.encode()}
+    assert fetched.ttl is None
+
+
+def test_rotation_at_the_source_is_seen_on_the_next_fetch(
+    server: Server, source: HttpSource
+) -> None:
+    assert source.fetch().secrets.ids == ("k1",)
+    server.behaviour.document = {
+        "secrets": [
+            {"id": "k2", "value": NEW},
+            {"id": "k1", "value": OLD, "expires_at": "2030-01-01T00:00:00Z"},
+        ]
+    }
+    fetched = source.fetch()
+    assert fetched.secrets.ids == ("k2", "k1")
+    old = fetched.secrets.get("k1")
+    assert old is not None
+    assert old.expires_at == 1893456000.0
+
+
+def test_rotation_end_to_end_with_a_verifier(server: Server, source: HttpSource) -> None:
+    rotate_at = 2_000_000_000
+    server.behaviour.document = {
+        "secrets": [
+            {"id": "k2", "value": NEW},
+            {"id": "k1", "value": OLD, "expires_at": rotate_at},
+        ]
+    }
+    verifier = Verifier(source.fetch().secrets, leeway=60)
+    before = rotate_at - 100
+    body, headers = signed_request({"n": 1}, OLD, now=before)
+    assert verifier.verify(body, headers, now=before).secret_id == "k1"
+    body, headers = signed_request({"n": 2}, NEW, now=before)
+    assert verifier.verify(body, headers, now=before).secret_id == "k2"
+    after = rotate_at + 61
+    body, headers = signed_request({"n": 3}, OLD, now=after)
+    with pytest.raises(SignatureMismatch):
+        verifier.verify(body, headers, now=after)
+
+
+def test_post_with_json_body(server: Server) -> None:
+    with_body = HttpSource(server.url, method="post", json_body={"account": "a1"})
+    try:
+        assert with_body.fetch().secrets.ids == ("k1",)
+    finally:
+        with_body.close()
+    method, body = server.behaviour.requests[-1]
+    assert method == "POST"
+    assert json.loads(body) == {"account": "a1"}
+
+
+# -- auth -----------------------------------------------------------------------------------
+
+
+def test_bearer_token_is_sent_and_never_shown(server: Server) -> None:
+    server.behaviour.token = TOKEN
+    anonymous = HttpSource(server.url)
+    authed = HttpSource(server.url, headers={"Authorization": f"Bearer {TOKEN}"})
+    try:
+        with pytest.raises(SourceError, match="HTTP 401") as info:
+            anonymous.fetch()
+        assert authed.fetch().secrets.ids == ("k1",)
+        server.behaviour.token = "rotated-token"
+        with pytest.raises(SourceError, match="HTTP 401") as info:
+            authed.fetch()
+        assert TOKEN not in str(info.value)
+        assert info.value.__cause__ is None
+        assert info.value.__context__ is None
+        assert TOKEN not in repr(authed)
+    finally:
+        anonymous.close()
+        authed.close()
+
+
+def test_query_string_credentials_stay_out_of_errors_and_repr(server: Server) -> None:
+    server.behaviour.mode = "status"
+    server.behaviour.status = 403
+    src = HttpSource(server.url + "?api_key=" + TOKEN)
+    try:
+        with pytest.raises(SourceError, match="HTTP 403") as info:
+            src.fetch()
+    finally:
+        src.close()
+    assert TOKEN not in str(info.value)
+    assert TOKEN not in repr(src)
+    assert "/webhooks/secrets" in str(info.value)
+
+
+# -- failures -------------------------------------------------------------------------------
+
+
+def test_server_error_never_quotes_the_body(server: Server, source: HttpSource) -> None:
+    server.behaviour.mode = "status"
+    server.behaviour.status = 500
+    with pytest.raises(SourceError, match="HTTP 500") as info:
+        source.fetch()
+    assert OLD not in str(info.value)
+
+
+def test_redirects_are_not_followed(server: Server, source: HttpSource) -> None:
+    server.behaviour.mode = "status"
+    server.behaviour.status = 302
+    server.behaviour.headers = {"Location": "http://127.0.0.1:1/elsewhere"}
+    with pytest.raises(SourceError, match="HTTP 302"):
+        source.fetch()
+
+
+def test_hanging_server_times_out(server: Server) -> None:
+    server.behaviour.mode = "hang"
+    src = HttpSource(server.url, timeout=0.2)
+    try:
+        with pytest.raises(SourceError, match=r"timed out after 0\.2s") as info:
+            src.fetch()
+        # httpx's exception holds the request and its headers: it is not chained
+        assert info.value.__cause__ is None
+        assert info.value.__suppress_context__
+    finally:
+        src.close()
+
+
+def test_connection_refused() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    src = HttpSource(f"http://127.0.0.1:{port}/secrets", timeout=1.0)
+    try:
+        with pytest.raises(SourceError, match="request failed \\(ConnectError\\)"):
+            src.fetch()
+    finally:
+        src.close()
+
+
+def test_garbage_is_refused_without_quoting_it(server: Server, source: HttpSource) -> None:
+    server.behaviour.mode = "raw"
+    server.behaviour.raw = b'{"secrets": [{"value": "' + OLD.encode() + b'"'
+    with pytest.raises(SourceError, match="not valid JSON") as info:
+        source.fetch()
+    assert OLD not in str(info.value)
+    server.behaviour.raw = b"\xff\xfe\x00garbage"
+    with pytest.raises(SourceError, match="not valid JSON"):
+        source.fetch()
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"keys": []}, "no list at 'secrets'"),
+        ({"secrets": {"id": "k1"}}, "'secrets' is not a list"),
+        ({"secrets": ["plain"]}, "item 1 of the secrets list is not an object"),
+        (
+            {"secrets": [{"id": "a", "value": "x"}, {"id": "b", "secret": OLD}]},
+            "response field 'value' missing in item 2",
+        ),
+        ({"secrets": [{"id": "a", "value": 42}]}, "'value' in item 1 is not a non-empty string"),
+        ({"secrets": [{"id": "a", "value": ""}]}, "'value' in item 1 is not a non-empty string"),
+        ({"secrets": [{"id": [1], "value": "x"}]}, "'id' in item 1 is not a string"),
+        ({"secrets": []}, "no usable secret"),
+        (
+            {"secrets": [{"id": "a", "value": "x", "expires_at": "tomorrow"}]},
+            "'expires_at' in item 1 is not an ISO-8601 time",
+        ),
+        (
+            {"secrets": [{"id": "a", "value": "x", "expires_at": "2030-01-01T00:00:00"}]},
+            "'expires_at' in item 1 has no time zone",
+        ),
+        (
+            {"secrets": [{"id": "a", "value": "x"}, {"id": "a", "value": "y"}]},
+            "appears twice",
+        ),
+        ([{"id": "a", "value": "x"}], "no list at 'secrets'"),
+    ],
+)
+def test_wrong_shapes(server: Server, source: HttpSource, document: Any, message: str) -> None:
+    server.behaviour.document = document
+    with pytest.raises(SourceError, match=message) as info:
+        source.fetch()
+    assert OLD not in str(info.value)
+
+
+def test_top_level_list(server: Server) -> None:
+    server.behaviour.document = [{"id": "a", "value": "x"}]
+    src = HttpSource(server.url, mapping=JsonMapping(items=""))
+    try:
+        assert src.fetch().secrets.ids == ("a",)
+    finally:
+        src.close()
+
+
+def test_oversized_response_is_refused(server: Server) -> None:
+    server.behaviour.mode = "raw"
+    server.behaviour.raw = b" " * 5000 + b"{}"
+    src = HttpSource(server.url, max_response_size=4096)
+    try:
+        with pytest.raises(SourceError, match="larger than 4096 bytes"):
+            src.fetch()
+    finally:
+        src.close()
+
+
+def test_bad_configuration() -> None:
+    with pytest.raises(ConfigurationError):
+        HttpSource("not a url")
+    with pytest.raises(ConfigurationError):
+        HttpSource("ftp://example.test/x")
+    with pytest.raises(ConfigurationError):
+        HttpSource("http://127.0.0.1/x", timeout=0)
+
+
+# -- caching hints --------------------------------------------------------------------------
+
+
+def test_cache_control_max_age_becomes_the_ttl(server: Server, source: HttpSource) -> None:
+    server.behaviour.headers = {"Cache-Control": "public, max-age=120"}
+    assert source.fetch().ttl == 120.0
+    server.behaviour.headers = {"Cache-Control": "max-age=120", "Age": "20"}
+    assert source.fetch().ttl == 100.0
+    server.behaviour.headers = {"Cache-Control": "no-store"}
+    assert source.fetch().ttl == 0.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "ttl"),
+    [
+        ({}, None),
+        ({"cache-control": "max-age=abc"}, None),
+        ({"cache-control": "max-age=\u00b2"}, None),
+        ({"cache-control": 'max-age="30"'}, 30.0),
+        ({"cache-control": "max-age=30", "age": "45"}, 0.0),
+        ({"cache-control": "private, no-cache"}, 0.0),
+    ],
+)
+def test_cache_ttl(headers: dict[str, str], ttl: float | None) -> None:
+    assert cache_ttl(headers) == ttl
+
+
+# -- presets --------------------------------------------------------------------------------
+
+
+def test_retail_preset_drops_inactive_and_deleted(server: Server) -> None:
+    server.behaviour.document = {
+        "signatures": [
+            {"id": 11, "value": "0123456789abcdef0123456789abcdef", "active": True,
+             "deleted": False, "created_date": "2026-01-01T00:00:00Z"},
+            {"id": 12, "value": "fedcba9876543210fedcba9876543210", "active": True,
+             "deleted": False, "created_date": "2026-02-01T00:00:00Z"},
+            {"id": 13, "value": "00000000000000000000000000000000", "active": False,
+             "deleted": False},
+            {"id": 14, "value": "11111111111111111111111111111111", "active": True,
+             "deleted": True},
+        ]
+    }  # fmt: skip
+    src = HttpSource(server.url, mapping=JsonMapping.retail())
+    try:
+        assert src.fetch().secrets.ids == ("11", "12")
+        server.behaviour.document["signatures"][0]["active"] = "yes"
+        with pytest.raises(SourceError, match="'active' in item 1 is not a boolean"):
+            src.fetch()
+    finally:
+        src.close()
+
+
+def test_billing_preset_rotate_at_ends_the_previous_secret(server: Server) -> None:
+    endpoint = {
+        "id": "we_1",
+        "url": "https://example.test/hook",
+        "rotate_at": "2033-05-18T03:33:20Z",
+        "secrets": [
+            {"id": "whsec_old", "value": OLD, "current": False},
+            {"id": "whsec_new", "value": NEW, "current": True},
+        ],
+    }
+    server.behaviour.document = endpoint
+    src = HttpSource(server.url, mapping=JsonMapping.billing())
+    try:
+        in_rotation = src.fetch().secrets
+        old, new = in_rotation.get("whsec_old"), in_rotation.get("whsec_new")
+        assert old is not None
+        assert old.expires_at == 2_000_000_000.0
+        assert new is not None
+        assert new.expires_at is None
+        assert in_rotation.candidates(1_999_999_000.0, 60) == (old, new)
+        assert in_rotation.candidates(2_000_000_061.0, 60) == (new,)
+
+        endpoint["rotate_at"] = None  # rotation finished: the previous secret is gone
+        assert src.fetch().secrets.ids == ("whsec_new",)
+        del endpoint["rotate_at"]
+        assert src.fetch().secrets.ids == ("whsec_new",)
+
+        endpoint["rotate_at"] = "soon"
+        with pytest.raises(SourceError, match="'rotate_at' is not an ISO-8601 time"):
+            src.fetch()
+    finally:
+        src.close()
+
+
+def test_rotate_at_without_a_current_flag_keeps_the_first_item_open() -> None:
+    mapping = JsonMapping(rotate_at="rotation.ends")
+    document = {
+        "rotation": {"ends": 1_900_000_000},
+        "secrets": [{"id": "new", "value": NEW}, {"id": "old", "value": OLD}],
+    }
+    secrets = mapping.secret_set(document)
+    assert [(s.id, s.expires_at) for s in secrets] == [("new", None), ("old", 1_900_000_000.0)]
+
+
+# -- asyncio --------------------------------------------------------------------------------
+
+
+async def test_async_fetch_and_rotation(server: Server) -> None:
+    src = HttpSource(server.url, headers={"Authorization": f"Bearer {TOKEN}"})
+    server.behaviour.token = TOKEN
+    server.behaviour.headers = {"Cache-Control": "max-age=30"}
+    try:
+        fetched = await src.afetch()
+        assert _values(fetched.secrets) == {"k1": OLD.encode()}
+        assert fetched.ttl == 30.0
+        server.behaviour.document = {"secrets": [{"id": "k2", "value": NEW}]}
+        assert (await src.afetch()).secrets.ids == ("k2",)
+        server.behaviour.mode = "status"
+        server.behaviour.status = 502
+        with pytest.raises(SourceError, match="HTTP 502"):
+            await src.afetch()
+    finally:
+        await src.aclose()
+
+
+async def test_async_hang_times_out(server: Server) -> None:
+    server.behaviour.mode = "hang"
+    src = HttpSource(server.url, timeout=0.2)
+    try:
+        with pytest.raises(SourceError, match="timed out"):
+            await src.afetch()
+    finally:
+        await src.aclose()
+
+
+async def test_async_garbage_and_oversize(server: Server) -> None:
+    server.behaviour.mode = "raw"
+    server.behaviour.raw = b"<html>oops</html>"
+    src = HttpSource(server.url, max_response_size=8)
+    try:
+        with pytest.raises(SourceError, match="larger than 8 bytes"):
+            await src.afetch()
+        server.behaviour.raw = b"<html>"
+        with pytest.raises(SourceError, match="not valid JSON"):
+            await src.afetch()
+    finally:
+        await src.aclose()
+
+
+def test_transport_is_used_and_wrong_kind_is_refused() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"secrets": [{"id": "m", "value": "mocked"}]})
+
+    src = HttpSource("http://secrets.test/x", transport=httpx.MockTransport(answer))
+    assert src.fetch().secrets.ids == ("m",)
+    src.close()
+    async_only = HttpSource("http://secrets.test/x", transport=httpx.AsyncHTTPTransport())
+    with pytest.raises(ConfigurationError, match="async-only"):
+        async_only.fetch()
