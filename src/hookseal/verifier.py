@@ -41,6 +41,9 @@ DEFAULT_TOLERANCE = 300.0
 
 _DEFAULT_SCHEME = Signature()
 
+_EPOCH_BOUND = 1e15
+"""An injected ``now`` outside +/- this many seconds takes the checked path (NaN, inf, huge)."""
+
 Body = bytes | bytearray | memoryview
 
 
@@ -193,8 +196,8 @@ class Verifier:
     def _moment(self, now: Instant | None) -> float:
         if now is None:
             return self._clock()
-        if type(now) is float or type(now) is int:
-            return float(now)
+        if (type(now) is float or type(now) is int) and -_EPOCH_BOUND < now < _EPOCH_BOUND:
+            return float(now)  # finite and sane: the fast path; NaN, inf and huge ints go below
         return to_epoch(now, what="now")
 
     def _prepare(
