@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import secrets as _stdlib_secrets
 import threading
 from collections.abc import Hashable, Sequence
@@ -511,4 +512,7 @@ def _sign_with(
 
 
 def _not_number(value: object) -> bool:
-    return isinstance(value, bool) or not isinstance(value, (int, float))
+    """True for anything but a finite int or float (NaN would switch a check off silently)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return True
+    return isinstance(value, float) and not math.isfinite(value)
