@@ -81,10 +81,10 @@ def test_every_error_in_the_module_is_covered() -> None:
 
 def test_hierarchy() -> None:
     """Callers can catch whole groups."""
-    for cls in (MissingTimestamp, MalformedTimestamp, TimestampTooOld, TimestampTooNew):
-        assert issubclass(cls, TimestampError)
-    for cls in (PayloadTooLarge, LengthRequired, IncompleteBody):
-        assert issubclass(cls, BodyError)
+    for timestamp_cls in (MissingTimestamp, MalformedTimestamp, TimestampTooOld, TimestampTooNew):
+        assert issubclass(timestamp_cls, TimestampError)
+    for body_cls in (PayloadTooLarge, LengthRequired, IncompleteBody):
+        assert issubclass(body_cls, BodyError)
     assert issubclass(ConfigurationError, HookSealError)
     assert issubclass(ConfigurationError, ValueError)
     assert not issubclass(ConfigurationError, VerificationError)

@@ -451,7 +451,7 @@ def test_streaming_equals_one_shot(scheme: str, size: int) -> None:
 
 def test_streaming_chunks_are_kept_as_given() -> None:
     verifier = Verifier("s")
-    chunks = [b"ab", bytearray(b"cd"), memoryview(b"ef")]
+    chunks: list[bytes | bytearray | memoryview] = [b"ab", bytearray(b"cd"), memoryview(b"ef")]
     pending = verifier.begin(sign(b"abcdef", "s"))
     for chunk in chunks:
         pending.update(chunk)
