@@ -25,7 +25,10 @@ def to_epoch(moment: Instant, *, what: str = "time") -> float:
         return moment.timestamp()
     if isinstance(moment, bool) or not isinstance(moment, (int, float)):
         raise ConfigurationError(f"{what} must be epoch seconds or an aware datetime")
-    value = float(moment)
+    try:
+        value = float(moment)
+    except OverflowError:  # an int too large for a float: no real moment is that far away
+        raise ConfigurationError(f"{what} is out of range") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise ConfigurationError(f"{what} must be a finite number")
     return value

@@ -8,7 +8,7 @@ A :class:`SecretSet` answers one question per request: which secrets are valid *
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from ._time import Instant, optional_epoch, to_epoch
@@ -188,6 +188,11 @@ class SecretSet:
     def __init__(self, secrets: Iterable[SecretLike] = ()) -> None:
         if isinstance(secrets, (str, bytes, Secret)):
             secrets = (secrets,)
+        elif isinstance(secrets, Mapping):
+            # Iterating a dict gives its keys: {"id": "value"} would make the ids the secrets.
+            raise ConfigurationError(
+                "secrets must not be a mapping; use Secret(value, id=...) for named secrets"
+            )
         items = tuple(s if isinstance(s, Secret) else Secret(s) for s in secrets)
         by_id: dict[str, Secret] = {}
         for secret in items:

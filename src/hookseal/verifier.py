@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import secrets as _stdlib_secrets
 import threading
 from collections.abc import Hashable, Sequence
@@ -40,6 +41,9 @@ DEFAULT_TOLERANCE = 300.0
 """Seconds a signed timestamp may differ from now, in either direction."""
 
 _DEFAULT_SCHEME = Signature()
+
+_EPOCH_BOUND = 1e15
+"""An injected ``now`` outside +/- this many seconds takes the checked path (NaN, inf, huge)."""
 
 Body = bytes | bytearray | memoryview
 
@@ -193,8 +197,8 @@ class Verifier:
     def _moment(self, now: Instant | None) -> float:
         if now is None:
             return self._clock()
-        if type(now) is float or type(now) is int:
-            return float(now)
+        if (type(now) is float or type(now) is int) and -_EPOCH_BOUND < now < _EPOCH_BOUND:
+            return float(now)  # finite and sane: the fast path; NaN, inf and huge ints go below
         return to_epoch(now, what="now")
 
     def _prepare(
@@ -497,15 +501,30 @@ def _sign_with(
 ) -> dict[str, str]:
     if timestamp is None:
         timestamp = int(moment)
-    elif isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0:
-        raise ConfigurationError("timestamp must be a non-negative int of epoch seconds")
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int) or not 0 <= timestamp < 10**12:
+        # verify() reads 1 to 12 digits: never sign what would be refused as malformed
+        raise ConfigurationError("timestamp must be an int of epoch seconds, 0 to 12 digits")
     if message_id is None:
         message_id = "msg_" + _stdlib_secrets.token_urlsafe(18)
-    elif not message_id or not message_id.isascii() or not message_id.isprintable():
-        raise ConfigurationError("message_id must be printable ASCII")
+    elif not _valid_message_id(message_id):
+        raise ConfigurationError("message_id must be 1 to 256 printable ASCII characters, no space")
     materials = [scheme.material(s) for s in candidates]
     return scheme.sign(body, materials, timestamp=timestamp, message_id=message_id)
 
 
+def _valid_message_id(message_id: object) -> bool:
+    """What Standard Webhooks' verify() accepts as an id (sign only what verifies)."""
+    return (
+        isinstance(message_id, str)
+        and 0 < len(message_id) <= 256
+        and message_id.isascii()
+        and message_id.isprintable()
+        and " " not in message_id
+    )
+
+
 def _not_number(value: object) -> bool:
-    return isinstance(value, bool) or not isinstance(value, (int, float))
+    """True for anything but a finite int or float (NaN would switch a check off silently)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return True
+    return isinstance(value, float) and not math.isfinite(value)

@@ -51,7 +51,8 @@ class Signature(Scheme):
     def parse(self, headers: HeadersLike) -> Presented:
         header = self.header
         value = require(read_header(headers, self._lookup[0], header), header)
-        if len(value) == 64 and self.encoding != "base64":  # one bare hex digest: the usual case
+        if len(value) == 64 and self.encoding != "base64" and not self.require_prefix:
+            # one bare hex digest: the usual case
             return Presented(b"", (decode_hex_digest(value, header),))
         digests = tuple(self._decode(token) for token in split_tokens(value, header))
         return Presented(b"", digests)

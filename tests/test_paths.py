@@ -1,0 +1,86 @@
+"""Guarded paths are matched on a normalised form, so no spelling of a path slips past."""
+
+from __future__ import annotations
+
+import pytest
+
+from hookseal import ConfigurationError
+from hookseal.paths import PathMatcher, normalise_path
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("/hooks", "/hooks"),
+        ("/Hooks/", "/hooks"),
+        ("//hooks///x", "/hooks/x"),
+        ("\\hooks\\x", "/hooks/x"),
+        ("/hooks/./x", "/hooks/x"),
+        ("/a/../hooks", "/hooks"),
+        ("/../../hooks", "/hooks"),
+        ("/%68ooks", "/hooks"),
+        ("/%2568ooks", "/hooks"),  # double encoding
+        ("/x/%2e%2e/hooks", "/hooks"),
+        ("/x%2f..%2fhooks", "/hooks"),
+        ("/x%5c..%5chooks", "/hooks"),
+        ("", "/"),
+        ("/", "/"),
+        ("/%ff", "/\ufffd"),
+    ],
+)
+def test_normalise_path(raw: str, expected: str) -> None:
+    assert normalise_path(raw) == expected
+
+
+def test_prefix_matches_at_segment_boundaries() -> None:
+    matcher = PathMatcher("/hooks")
+    for path in ("/hooks", "/hooks/", "/hooks/github", "/HOOKS/x", "//hooks", "/a/../hooks/x"):
+        assert matcher.matches(path), path
+    for path in ("/hooksx", "/hook", "/", "/other/hooks"):
+        assert not matcher.matches(path), path
+
+
+def test_exact_patterns() -> None:
+    matcher = PathMatcher(["=/hooks/stripe"])
+    assert matcher.matches("/hooks/stripe")
+    assert matcher.matches("/Hooks/Stripe/")
+    assert not matcher.matches("/hooks/stripe/x")
+    assert not matcher.matches("/hooks")
+
+
+def test_several_spellings_any_guarded_means_guarded() -> None:
+    """A middleware passes both path and raw_path: if either is guarded, the request is."""
+    matcher = PathMatcher(["/hooks"])
+    assert matcher.matches("/public", "/hooks/x")
+    assert not matcher.matches("/public", "/other")
+    assert not matcher.matches()
+
+
+def test_none_guards_everything_and_root_prefix() -> None:
+    assert PathMatcher(None).matches("/anything")
+    assert PathMatcher(None).guards_everything
+    assert PathMatcher("/").matches("/anything/at/all")
+
+
+def test_callable_gets_the_normalised_path() -> None:
+    seen: list[str] = []
+
+    def decide(path: str) -> bool:
+        seen.append(path)
+        return path.startswith("/api/hooks")
+
+    matcher = PathMatcher(decide)
+    assert matcher.matches("/API//hooks/%2e/x")
+    assert seen == ["/api/hooks/x"]
+    assert not matcher.matches("/api/other")
+
+
+@pytest.mark.parametrize("bad", [[], ["hooks"], ["=hooks"], [b"/hooks"], [5]])
+def test_bad_patterns(bad: object) -> None:
+    with pytest.raises(ConfigurationError):
+        PathMatcher(bad)  # type: ignore[arg-type]
+
+
+def test_repr() -> None:
+    assert repr(PathMatcher(None)) == "PathMatcher(all)"
+    assert "/hooks" in repr(PathMatcher(["/hooks", "=/x"]))
