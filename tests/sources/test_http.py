@@ -383,7 +383,7 @@ def test_retail_preset_drops_inactive_and_deleted(server: Server) -> None:
 
 
 def test_billing_preset_rotate_at_ends_the_previous_secret(server: Server) -> None:
-    endpoint = {
+    endpoint: dict[str, object] = {
         "id": "we_1",
         "url": "https://example.test/hook",
         "rotate_at": "2033-05-18T03:33:20Z",
