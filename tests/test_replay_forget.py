@@ -1,4 +1,4 @@
-"""InMemoryReplayGuard.forget: a released key is accepted again (the app failed, the provider retries).
+"""InMemoryReplayGuard.forget: a released key is accepted again (the provider retries).
 
 Kept apart from tests/test_replay.py (owned by the core tests) to avoid a merge clash.
 """
