@@ -12,17 +12,12 @@ replays the very messages it read and then hands over to the server's own ``rece
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from ._adapter import DEFAULT_MAX_BODY_SIZE, build_verifier, check_limit, content_length
 from ._time import Clock
-from .errors import (
-    BodyError,
-    ConfigurationError,
-    IncompleteBody,
-    PayloadTooLarge,
-    VerificationError,
-)
+from .errors import IncompleteBody, PayloadTooLarge, VerificationError
 from .paths import PathMatcher, PathsLike
 from .problem import problem_body, problem_headers
 from .replay import ReplayGuard
@@ -38,13 +33,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-DEFAULT_MAX_BODY_SIZE = 1 << 20
-"""1 MiB: larger than any provider's documented webhook payload."""
-
 STATE_KEY = "hookseal"
 """Where the :class:`~hookseal.Verified` result goes in ``scope["state"]``."""
-
-_MAX_LENGTH_DIGITS = 18  # a Content-Length longer than this is nonsense, not a big number
 
 logger = logging.getLogger("hookseal")
 
@@ -75,14 +65,16 @@ class WebhookVerificationMiddleware:
         clock: Clock | None = None,
     ) -> None:
         self.app = app
-        self.verifier = _build_verifier(
-            secrets, verifier, scheme, tolerance, leeway, replay_guard, clock
+        self.verifier = build_verifier(
+            secrets,
+            verifier,
+            scheme=scheme,
+            tolerance=tolerance,
+            leeway=leeway,
+            replay_guard=replay_guard,
+            clock=clock,
         )
-        if isinstance(max_body_size, bool) or not isinstance(max_body_size, int):
-            raise ConfigurationError("max_body_size must be an int number of bytes")
-        if max_body_size < 0:
-            raise ConfigurationError("max_body_size must not be negative")
-        self.max_body_size = max_body_size
+        self.max_body_size = check_limit(max_body_size)
         self.matcher = PathMatcher(paths)
         self._guard = self.verifier.replay_guard
 
@@ -120,7 +112,7 @@ class WebhookVerificationMiddleware:
         limit = self.max_body_size
         headers = scope["headers"]
         try:
-            declared = _content_length(headers)
+            declared = content_length(headers)
             if declared is not None and declared > limit:
                 raise PayloadTooLarge(  # answered without reading a byte of the body
                     f"the body is {declared} bytes; at most {limit} are accepted"
@@ -205,51 +197,6 @@ class _Replay:
             self._index = index + 1
             return self._messages[index]
         return await self._receive()
-
-
-def _build_verifier(
-    secrets: SecretsLike | None,
-    verifier: Verifier | None,
-    scheme: Scheme | str | None,
-    tolerance: float | None,
-    leeway: float | None,
-    replay_guard: ReplayGuard | None,
-    clock: Clock | None,
-) -> Verifier:
-    """The verifier from exactly one of ``secrets`` or ``verifier``; mixing them is refused."""
-    if verifier is not None:
-        if secrets is not None:
-            raise ConfigurationError("give either secrets or verifier, not both")
-        if not isinstance(verifier, Verifier):
-            raise ConfigurationError("verifier must be a hookseal.Verifier")
-        given = (scheme, tolerance, leeway, replay_guard, clock)
-        if any(option is not None for option in given):
-            raise ConfigurationError(
-                "scheme, tolerance, leeway, replay_guard and clock belong to the Verifier "
-                "when one is given"
-            )
-        return verifier
-    if secrets is None:
-        raise ConfigurationError("give secrets or a verifier")
-    options: dict[str, Any] = {}
-    if tolerance is not None:
-        options["tolerance"] = tolerance
-    if leeway is not None:
-        options["leeway"] = leeway
-    return Verifier(secrets, scheme=scheme, replay_guard=replay_guard, clock=clock, **options)
-
-
-def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
-    """The declared body length, None when absent; a malformed or repeated one is refused."""
-    found: int | None = None
-    for name, value in headers:
-        if name.lower() != b"content-length":
-            continue
-        text = value.strip()
-        if found is not None or not text.isdigit() or len(text) > _MAX_LENGTH_DIGITS:
-            raise BodyError("the Content-Length header is malformed", header="Content-Length")
-        found = int(text)
-    return found
 
 
 async def _refuse(scope: Scope, send: Send, error: VerificationError) -> None:
