@@ -28,11 +28,16 @@ __all__ = ["InMemoryReplayGuard", "RedisReplayGuard", "ReplayGuard", "ReplayGuar
 @runtime_checkable
 class ReplayGuard(Protocol):
     """Remembers keys for ``ttl`` seconds (None: the guard's default). ``remember`` returns
-    False when the key was already there."""
+    False when the key was already there. ``forget`` releases a key, so a delivery the app
+    failed to process (a 5xx answer) is accepted when the provider retries it."""
 
     def remember(self, key: str, ttl: float | None) -> bool: ...
 
     async def aremember(self, key: str, ttl: float | None) -> bool: ...
+
+    def forget(self, key: str) -> None: ...
+
+    async def aforget(self, key: str) -> None: ...
 
 
 class InMemoryReplayGuard:
@@ -65,6 +70,14 @@ class InMemoryReplayGuard:
 
     async def aremember(self, key: str, ttl: float | None = None) -> bool:
         return self.remember(key, ttl)
+
+    def forget(self, key: str) -> None:
+        """Release ``key`` (no error when it is not there)."""
+        with self._lock:
+            self._cache.pop(key, None)
+
+    async def aforget(self, key: str) -> None:
+        self.forget(key)
 
     def __len__(self) -> int:
         with self._lock:

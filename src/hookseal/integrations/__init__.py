@@ -1,0 +1,1 @@
+"""Framework integrations (FastAPI, Flask, Django); each imports its framework lazily."""

@@ -1,0 +1,186 @@
+"""FastAPI: verify a webhook route with a dependency, and document its headers in OpenAPI.
+
+    verified = VerifiedWebhook(secrets="s3cr3t", scheme=schemes.Stripe())
+
+    @app.post("/hooks/stripe")
+    async def stripe_hook(request: Request, event: Verified = Depends(verified)) -> dict: ...
+
+The dependency reads the raw body (the endpoint can still ``await request.body()``), verifies
+it, and returns the :class:`~hookseal.Verified` result (also on ``request.state.hookseal``).
+A refused request raises :class:`WebhookRejected`, answered with the same RFC 9457
+``application/problem+json`` document as the middleware: the handler is registered on first
+use, or up front with :func:`install`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+try:
+    from fastapi import FastAPI, Header, Request
+    from fastapi.responses import Response
+    from starlette.exceptions import HTTPException
+    from starlette.requests import ClientDisconnect
+except ImportError as exc:  # pragma: no cover - exercised by a test that hides fastapi
+    raise ImportError(
+        "hookseal.integrations.fastapi needs FastAPI: pip install hookseal[fastapi]"
+    ) from exc
+
+from .._adapter import DEFAULT_MAX_BODY_SIZE, build_verifier, check_limit, content_length
+from .._time import Clock
+from ..errors import IncompleteBody, PayloadTooLarge, VerificationError
+from ..problem import problem_body, problem_headers
+from ..replay import ReplayGuard
+from ..schemes import Scheme
+from ..secrets import SecretsLike
+from ..verifier import Verified, Verifier
+
+__all__ = ["VerifiedWebhook", "WebhookRejected", "install", "problem_response"]
+
+_HANDLERS_KEY = "starlette.exception_handlers"
+
+
+class WebhookRejected(HTTPException):
+    """A webhook was refused; carries the :class:`~hookseal.errors.VerificationError`.
+
+    A subclass of Starlette's ``HTTPException``, so even without hookseal's handler the answer
+    has the right status and headers (``WWW-Authenticate``, ``Retry-After``).
+    """
+
+    def __init__(self, error: VerificationError) -> None:
+        super().__init__(error.status, detail=error.detail, headers=error.response_headers())
+        self.error = error
+
+    def response(self) -> Response:
+        """The problem+json response for this refusal."""
+        body = problem_body(self.error)
+        headers = dict(problem_headers(self.error, len(body)))
+        del headers["content-length"]  # Response computes it
+        return Response(
+            body,
+            status_code=self.error.status,
+            headers=headers,
+            media_type=headers.pop("content-type"),
+        )
+
+
+async def problem_response(request: Request, exc: Exception) -> Response:
+    """Exception handler answering a :class:`WebhookRejected` with its problem document."""
+    if not isinstance(exc, WebhookRejected):
+        raise exc
+    return exc.response()
+
+
+def install(app: FastAPI) -> None:
+    """Register :func:`problem_response` for :class:`WebhookRejected` on ``app`` up front.
+
+    Optional: :class:`VerifiedWebhook` registers it itself on the first refusal.
+    """
+    app.add_exception_handler(WebhookRejected, problem_response)
+
+
+class VerifiedWebhook:
+    """A FastAPI dependency that verifies the request's webhook signature.
+
+    Use it as ``dependencies=[Depends(verified)]`` or ``event: Verified = Depends(verified)``.
+    Give either ``secrets`` (with ``scheme``, ``tolerance``, ``leeway``, ``replay_guard``,
+    ``clock`` as for :class:`~hookseal.Verifier`) or a ready ``verifier``. Bodies larger than
+    ``max_body_size`` are refused with 413 (before reading, when Content-Length says so).
+    The scheme's headers are declared as optional header parameters, so they appear in the
+    OpenAPI schema; a missing one is still refused by hookseal (401 problem+json, not 422).
+    """
+
+    def __init__(
+        self,
+        secrets: SecretsLike | None = None,
+        *,
+        verifier: Verifier | None = None,
+        scheme: Scheme | str | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        tolerance: float | None = None,
+        leeway: float | None = None,
+        replay_guard: ReplayGuard | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.verifier = build_verifier(
+            secrets,
+            verifier,
+            scheme=scheme,
+            tolerance=tolerance,
+            leeway=leeway,
+            replay_guard=replay_guard,
+            clock=clock,
+        )
+        self.max_body_size = check_limit(max_body_size)
+        self.__signature__ = _dependency_signature(self.verifier.scheme)
+
+    def __repr__(self) -> str:
+        return f"VerifiedWebhook(verifier={self.verifier!r}, max_body_size={self.max_body_size})"
+
+    async def __call__(self, request: Request, **headers: str | None) -> Verified:
+        """Verify ``request``; the header values FastAPI passes in are only for the docs."""
+        try:
+            verified = await self._verify(request)
+        except VerificationError as error:
+            _register_handler(request)
+            raise WebhookRejected(error) from None
+        request.state.hookseal = verified
+        return verified
+
+    async def _verify(self, request: Request) -> Verified:
+        limit = self.max_body_size
+        raw_headers = request.scope["headers"]
+        declared = content_length(raw_headers)
+        if declared is not None and declared > limit:
+            raise PayloadTooLarge(f"the body is {declared} bytes; at most {limit} are accepted")
+        pending = await self.verifier.abegin(raw_headers)
+        size = 0
+        try:
+            async for chunk in request.stream():
+                if chunk:
+                    size += len(chunk)
+                    if size > limit:
+                        raise PayloadTooLarge(f"the body exceeds {limit} bytes")
+                    pending.update(chunk)
+        except ClientDisconnect:
+            raise IncompleteBody("the client disconnected before the body ended") from None
+        if declared is not None and size != declared:
+            raise IncompleteBody(f"the body is {size} bytes but Content-Length says {declared}")
+        # What Request.body() itself caches, so the endpoint (and FastAPI) read it again.
+        request._body = b"".join(pending.chunks)
+        return await pending.afinish()
+
+
+def _dependency_signature(scheme: Scheme) -> inspect.Signature:
+    """``(request: Request, *, <one optional Header per scheme header>)`` for FastAPI."""
+    parameters = [
+        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)
+    ]
+    for name in scheme.header_names:
+        parameters.append(
+            inspect.Parameter(
+                "hookseal_" + name.lower().replace("-", "_"),
+                inspect.Parameter.KEYWORD_ONLY,
+                default=Header(
+                    None,
+                    alias=name,
+                    description=f"Required by the {scheme.name} webhook scheme; "
+                    "verified by hookseal (401 problem+json when missing or wrong).",
+                ),
+                annotation=str | None,
+            )
+        )
+    return inspect.Signature(parameters, return_annotation=Verified)
+
+
+def _register_handler(request: Request) -> None:
+    """Make sure this app answers WebhookRejected with problem+json, without asking the user.
+
+    The handlers Starlette's ExceptionMiddleware consults are in the scope; adding ours there
+    is what ``app.add_exception_handler`` would have done at start-up. A handler the user
+    registered for WebhookRejected is left alone.
+    """
+    found: Any = request.scope.get(_HANDLERS_KEY)
+    if isinstance(found, tuple) and found and isinstance(found[0], dict):
+        found[0].setdefault(WebhookRejected, problem_response)
