@@ -443,7 +443,7 @@ class Keyring:
 
     async def _run_task(self, flight: _Flight) -> SecretSet | None:
         started = self._monotonic()
-        outcome: Fetched | BaseException = SourceError("the fetch was cancelled (closing)")
+        outcome: Fetched | BaseException = _Cancelled("the fetch was cancelled")
         result: SecretSet | None = None
         try:
             outcome = await asyncio.wait_for(self.source.afetch(), self.fetch_timeout)
@@ -468,6 +468,8 @@ class Keyring:
         waitable: asyncio.Future[SecretSet | None]
         if flight.task is not None and flight.loop is asyncio.get_running_loop():
             waitable = flight.task
+            if timeout >= self.fetch_timeout:  # the task bounds itself; let it land first
+                return await asyncio.shield(waitable)
         else:
             waitable = asyncio.wrap_future(flight.done)
         try:
@@ -515,13 +517,15 @@ class Keyring:
                     assert isinstance(fetched, Fetched)
                     result = fetched.secrets
                     event = ("fetched", self._succeed(fetched, now, now - started))
+                elif isinstance(problem, _Cancelled):  # closing or loop shutdown: no failure
+                    event = ("fetch_cancelled", {})
                 else:
                     event = ("fetch_failed", self._fail(problem, now))
                 again = self._notified and not self._closed
                 self._notified = False
+        self._emit(event[0], **event[1])  # before waking waiters: they see the event recorded
         if not flight.done.done():
             flight.done.set_result(result)
-        self._emit(event[0], **event[1])
         if again:
             self._begin_thread_flight()
         return result
@@ -628,6 +632,10 @@ class Keyring:
             hook(event, keyring=self.name, **fields)
         except Exception:  # an observer must never break verification
             logger.exception("hookseal: keyring %s: on_event hook raised", self.name)
+
+
+class _Cancelled(SourceError):
+    """The fetch task was cancelled (aclose, or its loop shutting down)."""
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
