@@ -732,3 +732,50 @@ def test_a_notice_during_a_fetch_fetches_again_once_it_lands(
 def test_static_source_keyring(make: Callable[..., Keyring]) -> None:
     keyring = make(StaticSource([K1])).start()
     assert keyring.secret_set().ids == ("k1",)
+
+
+def test_a_task_left_on_a_stopped_loop_is_given_up(
+    make: Callable[..., Keyring], mono: Clock, events: Events
+) -> None:
+    source = CountingSource(K1)
+    keyring = make(source, refresh_interval=100, fetch_timeout=5).start()
+    source.agate = asyncio.Event()
+    mono.advance(90)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(keyring.asecret_set())  # leaves a refresh task pending
+        mono.advance(11)  # past twice fetch_timeout: that loop is not running it
+        source.secrets = SecretSet([K2])
+        assert keyring.secret_set().ids == ("k1",)
+        assert keyring.stats().fetch_failures == 1
+        mono.advance(2)  # past the backoff: a thread refresh runs
+        keyring.secret_set()
+        events.wait_for("fetched", 2)
+        assert keyring.secret_set().ids == ("k2",)
+        loop.run_until_complete(drain())  # the cancellation lands on that loop
+        assert not asyncio.all_tasks(loop)
+        assert source.acancelled
+    finally:
+        loop.close()
+
+
+async def drain() -> None:
+    """Let every other task on this loop finish (they were cancelled)."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    await asyncio.gather(*others, return_exceptions=True)
+
+
+def test_start_times_out_on_a_hanging_source(make: Callable[..., Keyring]) -> None:
+    source = CountingSource(K1)
+    source.gate = threading.Event()
+    with pytest.raises(NoActiveSecret, match=r"within 0\.05 s"):
+        make(source).start(timeout=0.05)
+
+
+def test_a_closed_cold_keyring_answers_503(make: Callable[..., Keyring]) -> None:
+    source = CountingSource(K1)
+    keyring = make(source)
+    keyring.close()
+    with pytest.raises(NoActiveSecret):
+        keyring.secret_set()
+    assert source.calls == 0

@@ -480,12 +480,18 @@ class Keyring:
             return None
 
     def _abandon_if_hung(self, now: float) -> None:
-        """Caller holds the lock. A thread fetch past fetch_timeout is given up on, so a hung
-        source cannot stop every later refresh (threads cannot be killed; it is a daemon)."""
+        """Caller holds the lock. A fetch that has not landed well past fetch_timeout is given
+        up on, so one hung source call cannot stop every later refresh: a thread cannot be
+        killed (it is a daemon); a task bounds itself, so one still pending after twice the
+        timeout sits on a loop that stopped running, and is cancelled."""
         flight = self._flight
-        hung = flight is not None and now - flight.started > self.fetch_timeout
-        if hung and flight is not None and flight.thread is not None:
-            self._give_up(flight, now, self.fetch_timeout)
+        if flight is None:
+            return
+        limit = self.fetch_timeout if flight.task is None else 2 * self.fetch_timeout
+        if now - flight.started > limit:
+            if flight.task is not None and flight.loop is not None:
+                _cancel_threadsafe(flight.loop, flight.task)
+            self._give_up(flight, now, limit)
 
     def _abandon(self, flight: _Flight, timeout: float) -> None:
         now = self._monotonic()
