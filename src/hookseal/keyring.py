@@ -153,6 +153,9 @@ class Keyring:
         self._lock = threading.Lock()
         self._fresh: TTLCache[str, SecretSet] = self._new_cache(self.refresh_interval)
         self._last_good: _Snapshot | None = None
+        # (set, monotonic time until which it is served without looking further): published
+        # whole on each success so the hot path reads it without the lock.
+        self._hot: tuple[SecretSet, float] | None = None
         self._flight: _Flight | None = None
         self._closed = False
         self._notified = False  # a change notice arrived while a fetch was in flight
@@ -176,6 +179,9 @@ class Keyring:
 
     def secret_set(self) -> SecretSet:
         """The set to verify with now; never blocks when warm (refreshes in a thread)."""
+        hot = self._hot  # one atomic read: no lock while the snapshot is young
+        if hot is not None and self._monotonic() < hot[1]:
+            return hot[0]
         served, refresh = self._serve()
         if refresh:
             self._begin_thread_flight()
@@ -185,6 +191,9 @@ class Keyring:
 
     async def asecret_set(self) -> SecretSet:
         """:meth:`secret_set` for asyncio code: refreshes in a task on the running loop."""
+        hot = self._hot
+        if hot is not None and self._monotonic() < hot[1]:
+            return hot[0]
         served, refresh = self._serve()
         if refresh:
             self._begin_task_flight()
@@ -558,6 +567,8 @@ class Keyring:
             self._fresh = self._new_cache(interval)
         self._fresh[_CURRENT] = fetched.secrets
         self._last_good = _Snapshot(fetched.secrets, now, interval)
+        young = min(self.refresh_ahead * interval, self.max_stale)
+        self._hot = (fetched.secrets, now + young)
         if self._failures:
             logger.info("hookseal: keyring %s: fetch succeeded again", self.name)
         self._failures = 0

@@ -132,8 +132,13 @@ class FileSource(SecretSource):
         with self._lock:
             self._callbacks.append(callback)
             if self._watcher is None and not self._stop.is_set():
+                # the baseline is taken now, not when the thread first runs: a change made
+                # between subscribing and the thread's start must still be noticed
                 self._watcher = threading.Thread(
-                    target=self._poll, name=f"hookseal-watch-{self.path}", daemon=True
+                    target=self._poll,
+                    args=(self._quiet_signature(),),
+                    name=f"hookseal-watch-{self.path}",
+                    daemon=True,
                 )
                 self._watcher.start()
 
@@ -144,8 +149,7 @@ class FileSource(SecretSource):
 
         return unsubscribe
 
-    def _poll(self) -> None:
-        seen = self._quiet_signature()
+    def _poll(self, seen: _Signature | None) -> None:
         while not self._stop.wait(self.poll_interval):
             now = self._quiet_signature()
             if now == seen:
