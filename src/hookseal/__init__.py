@@ -22,6 +22,7 @@ from .errors import (
     TimestampTooOld,
     VerificationError,
 )
+from .keyring import Keyring
 from .replay import InMemoryReplayGuard, ReplayGuard
 from .secrets import Secret, SecretProvider, SecretSet
 from .verifier import DEFAULT_TOLERANCE, PendingVerification, Verified, Verifier, sign, verify
@@ -33,6 +34,7 @@ __all__ = [
     "ConfigurationError",
     "HookSealError",
     "InMemoryReplayGuard",
+    "Keyring",
     "MalformedHeader",
     "MalformedSignature",
     "MalformedTimestamp",

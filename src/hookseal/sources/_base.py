@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import HookSealError
 from ..secrets import SecretSet
 
-__all__ = ["Fetched", "SecretSource", "SourceError"]
+__all__ = ["Fetched", "SecretSource", "SourceError", "Unsubscribe"]
+
+Unsubscribe = Callable[[], None]
+"""Returned by :meth:`SecretSource.subscribe`; call it to stop the notifications."""
 
 
 class SourceError(HookSealError):
@@ -43,6 +47,15 @@ class SecretSource(ABC):
         """Fetch without blocking the event loop."""
         return await asyncio.to_thread(self.fetch)
 
+    def subscribe(self, callback: Callable[[], None]) -> Unsubscribe:
+        """Ask to be told when the secrets may have changed (a watched file, a pub/sub message).
+
+        ``callback`` takes no arguments, may be called from any thread, must return quickly and
+        means "refresh now"; the keyring answers it with one single-flight fetch. Sources that
+        cannot notify keep this default, which never calls back.
+        """
+        return _no_op
+
     def close(self) -> None:
         """Release connections, watchers and threads (idempotent)."""
         return None
@@ -53,3 +66,7 @@ class SecretSource(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+def _no_op() -> None:
+    return None
