@@ -9,7 +9,7 @@ extra.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._base import Fetched, SecretSource, SourceError, Unsubscribe
 from .callable import CallableSource
@@ -17,6 +17,12 @@ from .composite import CompositeSource
 from .env import EnvSource
 from .file import FileSource
 from .static import StaticSource
+
+if TYPE_CHECKING:
+    from ._mapping import JsonMapping
+    from .aws import AwsSecretsManagerSource
+    from .http import HttpSource
+    from .redis import RedisSource
 
 __all__ = [
     "AwsSecretsManagerSource",
@@ -26,6 +32,7 @@ __all__ = [
     "Fetched",
     "FileSource",
     "HttpSource",
+    "JsonMapping",
     "RedisSource",
     "SecretSource",
     "SourceError",
@@ -37,6 +44,7 @@ _LAZY = {
     "HttpSource": ".http",
     "AwsSecretsManagerSource": ".aws",
     "RedisSource": ".redis",
+    "JsonMapping": "._mapping",
 }
 
 
