@@ -19,7 +19,7 @@ Sign a delivery with ``python -m hookseal sign`` or ``hookseal.testing.signed_re
 import asyncio
 import hashlib
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -28,6 +28,7 @@ from fastapi.responses import StreamingResponse
 from hookseal import Verified
 from hookseal.asgi import WebhookVerificationMiddleware
 from hookseal.integrations.fastapi import VerifiedWebhook
+from hookseal.secrets import SecretsLike
 
 DEV_SECRET = "dev-secret-change-me"
 
@@ -38,13 +39,15 @@ def secrets_from_env() -> list[str]:
     return found or [DEV_SECRET]
 
 
-def create_app(secrets: Sequence[str] | None = None) -> FastAPI:
-    """The example app; tests build their own with known secrets."""
-    keys = list(secrets) if secrets else secrets_from_env()
+def create_app(secrets: SecretsLike | None = None, *, leeway: float = 60.0) -> FastAPI:
+    """The example app; tests and the demo build their own with known secrets (or a Keyring)."""
+    keys: SecretsLike = secrets if secrets is not None else secrets_from_env()
     app = FastAPI(title="hookseal FastAPI example")
     app.state.deliveries = 0
-    app.add_middleware(WebhookVerificationMiddleware, secrets=keys, paths=["/webhooks/events"])
-    stripe = VerifiedWebhook(keys, scheme="stripe")
+    app.add_middleware(
+        WebhookVerificationMiddleware, secrets=keys, paths=["/webhooks/events"], leeway=leeway
+    )
+    stripe = VerifiedWebhook(keys, scheme="stripe", leeway=leeway)
 
     async def echo(request: Request, verified: Verified, **extra: Any) -> dict[str, Any]:
         request.app.state.deliveries += 1  # counted before reading: any call of the app shows
