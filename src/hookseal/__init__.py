@@ -17,13 +17,14 @@ from .errors import (
     NoActiveSecret,
     PayloadTooLarge,
     Replayed,
+    ReplayGuardUnavailable,
     SignatureMismatch,
     TimestampTooNew,
     TimestampTooOld,
     VerificationError,
 )
-from .keyring import Keyring
-from .replay import InMemoryReplayGuard, ReplayGuard
+from .keyring import Keyring, KeyringStats
+from .replay import InMemoryReplayGuard, RedisReplayGuard, ReplayGuard
 from .secrets import Secret, SecretProvider, SecretSet
 from .verifier import DEFAULT_TOLERANCE, PendingVerification, Verified, Verifier, sign, verify
 
@@ -35,6 +36,7 @@ __all__ = [
     "HookSealError",
     "InMemoryReplayGuard",
     "Keyring",
+    "KeyringStats",
     "MalformedHeader",
     "MalformedSignature",
     "MalformedTimestamp",
@@ -43,7 +45,9 @@ __all__ = [
     "NoActiveSecret",
     "PayloadTooLarge",
     "PendingVerification",
+    "RedisReplayGuard",
     "ReplayGuard",
+    "ReplayGuardUnavailable",
     "Replayed",
     "Secret",
     "SecretProvider",

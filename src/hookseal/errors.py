@@ -19,6 +19,7 @@ expected signature ever appears in any of them, nor in ``args``.
         ├── MissingMessageId          400  message_id_missing
         ├── MalformedMessageId        400  message_id_malformed
         ├── Replayed                  409  replayed
+        ├── ReplayGuardUnavailable    503  replay_guard_unavailable (with Retry-After)
         ├── NoActiveSecret            503  no_active_secret    (with Retry-After)
         └── BodyError
             ├── PayloadTooLarge       413  payload_too_large
@@ -45,6 +46,7 @@ __all__ = [
     "MissingTimestamp",
     "NoActiveSecret",
     "PayloadTooLarge",
+    "ReplayGuardUnavailable",
     "Replayed",
     "SignatureMismatch",
     "TimestampError",
@@ -172,6 +174,25 @@ class Replayed(VerificationError):
     status = 409
     title = "Webhook already received"
     default_detail = "This signed delivery was already accepted once."
+
+
+class ReplayGuardUnavailable(VerificationError):
+    """The shared replay store could not be asked: fail closed, and ask the sender to retry
+    (a delivery that cannot be checked for replay is not let through)."""
+
+    code = "replay_guard_unavailable"
+    status = 503
+    title = "Replay check unavailable"
+    default_detail = "The replay check is unavailable right now; retry later."
+
+    def __init__(
+        self, detail: str | None = None, *, header: str | None = None, retry_after: int = 30
+    ) -> None:
+        super().__init__(detail, header=header)
+        self.retry_after = retry_after
+
+    def response_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class NoActiveSecret(VerificationError):

@@ -14,11 +14,11 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from cachetools import TLRUCache
 
-from .errors import ConfigurationError, VerificationError
+from .errors import ConfigurationError, ReplayGuardUnavailable
 
 logger = logging.getLogger("hookseal")
 
@@ -90,23 +90,6 @@ class InMemoryReplayGuard:
 
 def _expires_at(_key: str, lifetime: float, now: float) -> float:
     return now + lifetime
-
-
-class ReplayGuardUnavailable(VerificationError):
-    """The shared replay store could not be asked: fail closed, and ask the sender to retry
-    (a delivery that cannot be checked for replay is not let through)."""
-
-    code: ClassVar[str] = "replay_guard_unavailable"
-    status: ClassVar[int] = 503
-    title: ClassVar[str] = "Replay check unavailable"
-    default_detail: ClassVar[str] = "The replay check is unavailable right now; retry later."
-
-    def __init__(self, detail: str | None = None, *, retry_after: int = 30) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
-
-    def response_headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class RedisReplayGuard:
