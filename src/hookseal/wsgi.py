@@ -14,7 +14,7 @@ answered here with ``application/problem+json``.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -35,6 +35,7 @@ __all__ = [
     "ENVIRON_KEY",
     "READ_SIZE",
     "WebhookVerificationMiddleware",
+    "declared_length",
     "environ_headers",
     "problem_response",
     "request_paths",
@@ -111,7 +112,7 @@ def verify_environ(verifier: Verifier, environ: WSGIEnvironment, limit: int) -> 
     the matching ``CONTENT_LENGTH``, no ``HTTP_TRANSFER_ENCODING``, and the result under
     :data:`ENVIRON_KEY`.
     """
-    length = _declared_length(environ, limit)
+    length = declared_length(environ, limit, terminated=bool(environ.get("wsgi.input_terminated")))
     pending = verifier.begin(environ_headers(environ))
     stream: BinaryIO = environ["wsgi.input"]
     if length is None:
@@ -171,9 +172,13 @@ def _as_utf8(text: Any) -> str:
         return text
 
 
-def _declared_length(environ: WSGIEnvironment, limit: int) -> int | None:
-    """The body's length, or None to read until the server ends the input; never reads."""
-    terminated = bool(environ.get("wsgi.input_terminated"))
+def declared_length(environ: Mapping[str, Any], limit: int, *, terminated: bool) -> int | None:
+    """The body's length, or None to read until the end; decided from the headers alone.
+
+    ``terminated``: the server ends the input after the body (``wsgi.input_terminated``), so
+    a body without Content-Length can be read to its end; otherwise such a body is refused.
+    Raises LengthRequired (411), PayloadTooLarge (413) or BodyError (400).
+    """
     encoding = environ.get("HTTP_TRANSFER_ENCODING", "")
     if encoding and encoding.strip().lower() != "identity":
         if terminated:  # the server de-chunks and ends the stream; Content-Length is void
