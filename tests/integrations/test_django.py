@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, JsonResponse
@@ -19,8 +20,6 @@ from django.urls import path
 from hookseal import Secret, SecretSet
 from hookseal.integrations.django import verify_webhook
 from hookseal.testing import forged_request, signed_request
-
-from django.conf import settings
 
 DJANGO_SECRETS: list[str] = list(settings.HOOKSEAL["SECRETS"])  # configured in conftest.py
 
