@@ -33,7 +33,8 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "flask_app.py"
 
 def load_example() -> ModuleType:
     spec = importlib.util.spec_from_file_location("hookseal_flask_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
