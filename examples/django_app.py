@@ -71,8 +71,8 @@ def _answer(request: HttpRequest, source: str) -> JsonResponse:
             "source": source,
             "sha256": hashlib.sha256(request.body).hexdigest(),
             "length": len(request.body),
-            "secret_id": request.hookseal.secret_id,  # type: ignore[attr-defined]
-            "scheme": request.hookseal.scheme,  # type: ignore[attr-defined]
+            "secret_id": request.hookseal.secret_id,
+            "scheme": request.hookseal.scheme,
         }
     )
 

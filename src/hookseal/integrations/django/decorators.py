@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest
@@ -22,8 +22,24 @@ __all__ = ["verify_webhook"]
 View = TypeVar("View", bound=Callable[..., Any])
 
 
+@overload
+def verify_webhook(view: View, /) -> View: ...
+
+
+@overload
+def verify_webhook(
+    *,
+    secrets: Any = None,
+    scheme: Scheme | str | None = None,
+    verifier: Verifier | None = None,
+    tolerance: float | None = None,
+    max_body_size: int | None = None,
+) -> Callable[[View], View]: ...
+
+
 def verify_webhook(
     view: View | None = None,
+    /,
     *,
     secrets: Any = None,
     scheme: Scheme | str | None = None,
