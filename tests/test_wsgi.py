@@ -14,7 +14,12 @@ import pytest
 
 from hookseal import ConfigurationError, InMemoryReplayGuard, Secret, SecretSet, Verifier
 from hookseal.testing import forged_request, signed_request
-from hookseal.wsgi import ENVIRON_KEY, READ_SIZE, WebhookVerificationMiddleware
+from hookseal.wsgi import (
+    ENVIRON_KEY,
+    READ_SIZE,
+    WebhookVerificationMiddleware,
+    environ_headers,
+)
 
 SECRET = "s3cr3t-for-wsgi-tests"
 
@@ -416,3 +421,17 @@ def test_bad_configuration_is_refused_at_start(kwargs: dict[str, Any]) -> None:
 
 def test_repr_hides_the_secret(app: WebhookVerificationMiddleware) -> None:
     assert SECRET not in repr(app)
+
+
+def test_environ_headers_view() -> None:
+    environ = make_environ(b"{}", {"Content-Type": "application/json", "X-Hub-Signature-256": "a"})
+    headers = environ_headers(environ)
+    assert headers.get("x-hub-signature-256") == "a"
+    assert headers["X-Hub-Signature-256"] == "a"
+    assert headers.get("content-type") == "application/json"
+    assert headers.get("content-length") == "2"
+    assert headers.get("signature") is None
+    with pytest.raises(KeyError):
+        headers["signature"]
+    assert {"x-hub-signature-256", "content-type", "content-length"} <= set(headers)
+    assert len(headers) == len(list(headers))

@@ -14,7 +14,7 @@ answered here with ``application/problem+json``.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENVIRON_KEY",
     "READ_SIZE",
+    "EnvironHeaders",
     "WebhookVerificationMiddleware",
     "declared_length",
     "environ_headers",
@@ -129,17 +130,51 @@ def verify_environ(verifier: Verifier, environ: WSGIEnvironment, limit: int) -> 
     return verified
 
 
-def environ_headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
-    """The request headers as ``(name, value)`` pairs, rebuilt from the environ's keys."""
-    headers: list[tuple[str, str]] = []
-    for key, value in environ.items():
-        if key.startswith("HTTP_") and isinstance(value, str):
-            headers.append((key[5:].replace("_", "-").lower(), value))
-    for key, name in (("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length")):
-        value = environ.get(key)
-        if isinstance(value, str) and value:
-            headers.append((name, value))
-    return headers
+def environ_headers(environ: WSGIEnvironment) -> EnvironHeaders:
+    """The request headers of ``environ``, as a read-only mapping looked up by header name."""
+    return EnvironHeaders(environ)
+
+
+class EnvironHeaders(Mapping[str, str]):
+    """The headers a WSGI server put in the environ (``HTTP_*``, ``CONTENT_TYPE``, ...).
+
+    A view, not a copy: a scheme asks for its two or three headers by name, so nothing is
+    built per request from the environ's other keys. Names are case-insensitive; the server
+    already joined repeated headers with commas.
+    """
+
+    __slots__ = ("_environ",)
+
+    def __init__(self, environ: Mapping[str, Any]) -> None:
+        self._environ = environ
+
+    def get(self, name: str, default: Any = None) -> Any:
+        key = name.upper().replace("-", "_")
+        if key != "CONTENT_TYPE" and key != "CONTENT_LENGTH":
+            key = "HTTP_" + key
+        value = self._environ.get(key)
+        return value if isinstance(value, str) else default
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[str]:
+        for key, value in self._environ.items():
+            if not isinstance(value, str):
+                continue
+            if key.startswith("HTTP_"):
+                yield key[5:].replace("_", "-").lower()
+            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+                yield key.replace("_", "-").lower()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"EnvironHeaders({sorted(self)!r})"
 
 
 def request_paths(environ: WSGIEnvironment) -> tuple[str, str]:
