@@ -177,14 +177,17 @@ class EnvironHeaders(Mapping[str, str]):
         return f"EnvironHeaders({sorted(self)!r})"
 
 
-def request_paths(environ: WSGIEnvironment) -> tuple[str, str]:
+def request_paths(environ: WSGIEnvironment) -> tuple[str, ...]:
     """The path the application routes on, alone and below its mount point (``SCRIPT_NAME``).
 
     WSGI hands the already percent-decoded path as latin-1 text; it is turned back into its
     bytes and read as UTF-8, which is what routers do, so a non-ASCII path matches too.
     """
     path = _as_utf8(environ.get("PATH_INFO", ""))
-    return path, _as_utf8(environ.get("SCRIPT_NAME", "")) + path
+    script = environ.get("SCRIPT_NAME")
+    if not script:
+        return (path,)
+    return path, _as_utf8(script) + path
 
 
 def problem_response(error: VerificationError, start_response: StartResponse) -> list[bytes]:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 try:
-    from flask import Flask, Response, current_app, g, request
+    from flask import Flask, Request, Response, current_app, g, request
 except ImportError as exc:  # pragma: no cover - exercised only without Flask installed
     raise ImportError(
         "hookseal.integrations.flask needs Flask: pip install hookseal[flask]"
@@ -127,7 +127,7 @@ class HookSeal:
                 app = current_app._get_current_object()  # type: ignore[attr-defined]
                 state = _state(app)
                 chosen = own if own is not None else state.verifier(scheme)
-                refused = _verify_request(chosen, limit or state.limit(app))
+                refused = _verify_request(chosen, limit or state.limit(app), _current_request())
                 if refused is not None:
                     return refused
                 return app.ensure_sync(view)(*args, **kwargs)
@@ -140,12 +140,13 @@ class HookSeal:
     def _guard_paths(self) -> Response | None:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         state = _state(app)
-        if state.matcher is None or not state.matcher.matches(*request_paths(request.environ)):
+        req = _current_request()
+        if state.matcher is None or not state.matcher.matches(*request_paths(req.environ)):
             return None
-        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        view = app.view_functions.get(req.endpoint) if req.endpoint else None
         if getattr(view, _MARK, False):
             return None  # the route's own @seal.verify decides, with its own secrets
-        return _verify_request(state.verifier(None), state.limit(app))
+        return _verify_request(state.verifier(None), state.limit(app), req)
 
 
 def _state(app: Flask) -> _AppState:
@@ -155,23 +156,28 @@ def _state(app: Flask) -> _AppState:
     return state
 
 
-def _verify_request(verifier: Verifier, limit: int) -> Response | None:
+def _current_request() -> Request:
+    # The object behind the proxy, so each attribute read below is not a context lookup.
+    return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _verify_request(verifier: Verifier, limit: int, req: Request) -> Response | None:
     """Verify the current request; None when it passed, else the problem response."""
     try:
-        g.hookseal = _verified(verifier, limit)
+        g.hookseal = _verified(verifier, limit, req)
     except VerificationError as error:
         return _problem(error)
     return None
 
 
-def _verified(verifier: Verifier, limit: int) -> Verified:
-    if "stream" not in request.__dict__ and getattr(request, "_cached_data", None) is None:
+def _verified(verifier: Verifier, limit: int, req: Request) -> Verified:
+    if "stream" not in req.__dict__ and getattr(req, "_cached_data", None) is None:
         # Nothing has read the body yet: read it ourselves, bounded, and hand Werkzeug a copy.
-        return verify_environ(verifier, request.environ, limit)
+        return verify_environ(verifier, req.environ, limit)
     # Something (another hook) already read the body; verify what Werkzeug kept of it.
     # If it kept nothing, the signature cannot match and the request is refused.
-    pending = verifier.begin(request.headers)
-    pending.update(request.get_data(cache=True))
+    pending = verifier.begin(req.headers)
+    pending.update(req.get_data(cache=True))
     return pending.finish()
 
 
