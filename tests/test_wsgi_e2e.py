@@ -181,3 +181,14 @@ def test_concurrent_deliveries(client: httpx.Client) -> None:
         assert status == 200
         assert digest == sha(body)
     assert all(status == 401 for status, _ in results[48:])
+
+
+def test_connection_is_usable_after_a_refusal_without_reading(client: httpx.Client) -> None:
+    big, big_headers = signed_request(b"x" * (LIMIT + 1), SECRET)
+    assert client.post("/webhooks/big", content=big, headers=big_headers).status_code == 413
+    unsigned = client.post("/webhooks/a", content=b'{"unsigned": true}')  # refused unread
+    assert unsigned.status_code == 401
+    body, headers = signed_request({"after": "refusal"}, SECRET)
+    response = client.post("/webhooks/after", content=body, headers=headers)
+    assert response.status_code == 200
+    assert response.json()["sha256"] == sha(body)
