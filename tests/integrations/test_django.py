@@ -282,6 +282,13 @@ def test_checks_catch_a_missing_setting() -> None:
         assert _ids() == ["hookseal.E001"]
 
 
+def test_checks_see_the_middleware_by_its_module_path() -> None:
+    middleware = ["hookseal.integrations.django.middleware.WebhookVerificationMiddleware"]
+    with override_settings(MIDDLEWARE=middleware):
+        del settings.HOOKSEAL
+        assert _ids() == ["hookseal.E001"]
+
+
 def test_no_setting_is_fine_without_the_middleware() -> None:
     with override_settings(MIDDLEWARE=[]):
         del settings.HOOKSEAL

@@ -21,7 +21,12 @@ from django.core.checks import CheckMessage, Error, Warning
 from ...errors import ConfigurationError
 from . import conf
 
-MIDDLEWARE_PATH = "hookseal.integrations.django.WebhookVerificationMiddleware"
+MIDDLEWARE_PATHS = frozenset(
+    {
+        "hookseal.integrations.django.WebhookVerificationMiddleware",
+        "hookseal.integrations.django.middleware.WebhookVerificationMiddleware",
+    }
+)
 _FIX = "See hookseal's Django documentation for the HOOKSEAL setting."
 
 
@@ -79,4 +84,4 @@ def _collect(
 
 
 def _middleware_installed() -> bool:
-    return MIDDLEWARE_PATH in (getattr(settings, "MIDDLEWARE", None) or ())
+    return not MIDDLEWARE_PATHS.isdisjoint(getattr(settings, "MIDDLEWARE", None) or ())
