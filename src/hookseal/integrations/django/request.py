@@ -1,0 +1,80 @@
+"""Verifying one Django request: framing and headers first, then ``request.body``, then decide.
+
+Shared by the middleware and the view decorator. On success the result is on
+``request.hookseal`` and the request is marked CSRF-exempt (a verified signature is the
+sender's proof; webhooks carry no CSRF token), and ``request.body`` and ``request.POST`` read the
+bytes already in memory. On failure the caller answers with :func:`problem_response`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse, UnreadablePostError
+
+from ...errors import IncompleteBody, PayloadTooLarge, VerificationError
+from ...problem import PROBLEM_CONTENT_TYPE, problem_document
+from ...verifier import PendingVerification, Verified, Verifier
+from ...wsgi import declared_length
+
+__all__ = ["REQUEST_ATTRIBUTE", "averify_request", "problem_response", "verify_request"]
+
+REQUEST_ATTRIBUTE = "hookseal"
+
+
+def verify_request(verifier: Verifier, request: HttpRequest, limit: int) -> Verified:
+    """Verify ``request`` in sync code; raises a VerificationError when it must be refused."""
+    length = _framing(request, limit)
+    pending = verifier.begin(request.headers)
+    _feed(pending, request, length, limit)
+    return _accept(request, pending.finish())
+
+
+async def averify_request(verifier: Verifier, request: HttpRequest, limit: int) -> Verified:
+    """:func:`verify_request` for async code: a refreshing keyring is awaited."""
+    length = _framing(request, limit)
+    pending = await verifier.abegin(request.headers)
+    _feed(pending, request, length, limit)
+    return _accept(request, await pending.afinish())
+
+
+def problem_response(error: VerificationError) -> JsonResponse:
+    """The problem+json answer to a refused request, with the error's own headers."""
+    headers = {"Cache-Control": "no-store", **error.response_headers()}
+    return JsonResponse(
+        problem_document(error),
+        status=error.status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=headers,
+    )
+
+
+def _framing(request: HttpRequest, limit: int) -> int | None:
+    # Under WSGI, Django reads exactly CONTENT_LENGTH bytes and nothing without it, so a chunked
+    # body would arrive empty: refuse it (411). Under ASGI the handler has the whole body.
+    under_wsgi = "wsgi.input" in request.META
+    return declared_length(request.META, limit, terminated=not under_wsgi)
+
+
+def _feed(
+    pending: PendingVerification, request: HttpRequest, length: int | None, limit: int
+) -> None:
+    try:
+        body: bytes = request.body
+    except RequestDataTooBig as exc:  # Django's own DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise PayloadTooLarge() from exc
+    except UnreadablePostError as exc:
+        raise IncompleteBody("the request body could not be read to its end") from exc
+    if len(body) > limit:
+        raise PayloadTooLarge(f"the body exceeds {limit} bytes")
+    if length is not None and len(body) < length:
+        raise IncompleteBody(f"the body ended after {len(body)} of {length} bytes")
+    pending.update(body)
+
+
+def _accept(request: Any, verified: Verified) -> Verified:
+    setattr(request, REQUEST_ATTRIBUTE, verified)
+    # What Django's test client and DRF set to skip CsrfViewMiddleware for one request.
+    request._dont_enforce_csrf_checks = True
+    return verified

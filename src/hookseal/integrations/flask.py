@@ -1,0 +1,188 @@
+"""Flask: the ``HookSeal`` extension and its ``@seal.verify(...)`` route decorator.
+
+seal = HookSeal(app)   # reads HOOKSEAL_SECRETS, HOOKSEAL_SCHEME, HOOKSEAL_PATHS, ...
+
+@app.post("/hooks/billing")
+@seal.verify(secrets="s3cr3t")
+def billing(): return {"received": g.hookseal.secret_id}
+
+Config keys: ``HOOKSEAL_SECRETS`` (a secret, a list of them, a SecretSet or a Keyring),
+``HOOKSEAL_SCHEME``, ``HOOKSEAL_PATHS`` (when set, every request to those paths is verified in
+``before_request``, whatever route it reaches), ``HOOKSEAL_TOLERANCE`` and
+``HOOKSEAL_MAX_BODY_SIZE`` (default: ``MAX_CONTENT_LENGTH`` when set, else 1 MiB).
+The body is read and verified through the WSGI environ before Werkzeug touches it, so
+``request.get_data()`` and ``request.get_json()`` read the same bytes afterwards.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+try:
+    from flask import Flask, Request, Response, current_app, g, request
+except ImportError as exc:  # pragma: no cover - exercised only without Flask installed
+    raise ImportError(
+        "hookseal.integrations.flask needs Flask: pip install hookseal[flask]"
+    ) from exc
+
+from .._adapt import DEFAULT_MAX_BODY_SIZE, check_limit, make_verifier
+from ..errors import ConfigurationError, VerificationError
+from ..paths import PathMatcher
+from ..problem import problem_body, problem_headers
+from ..schemes import Scheme, by_name
+from ..verifier import Verified, Verifier
+from ..wsgi import request_paths, verify_environ
+
+__all__ = ["HookSeal"]
+
+EXTENSION_KEY = "hookseal"
+_MARK = "_hookseal_verifies"  # set on views whose own decorator verifies them
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+class _AppState:
+    """What the extension holds for one app: its config, read once at ``init_app``."""
+
+    __slots__ = ("matcher", "max_body_size", "scheme", "secrets", "tolerance", "verifiers")
+
+    def __init__(self, app: Flask) -> None:
+        config = app.config
+        self.secrets: Any = config.get("HOOKSEAL_SECRETS")
+        raw_scheme = config.get("HOOKSEAL_SCHEME")
+        self.scheme: Scheme | None = None if raw_scheme is None else by_name(raw_scheme)
+        self.tolerance: float | None = config.get("HOOKSEAL_TOLERANCE")
+        limit = config.get("HOOKSEAL_MAX_BODY_SIZE")
+        self.max_body_size: int | None = None if limit is None else check_limit(limit)
+        paths = config.get("HOOKSEAL_PATHS")
+        self.matcher: PathMatcher | None = None if paths is None else PathMatcher(paths)
+        self.verifiers: dict[str | None, Verifier] = {}
+        if self.secrets is not None:
+            self.verifier(None)  # a bad secret or option fails at start-up, not per request
+        elif self.matcher is not None:
+            raise ConfigurationError("HOOKSEAL_PATHS is set but HOOKSEAL_SECRETS is not")
+
+    def verifier(self, scheme: Scheme | str | None) -> Verifier:
+        """The verifier for the app's secrets with ``scheme`` (the configured one if None)."""
+        chosen = self.scheme if scheme is None else by_name(scheme)
+        key = None if chosen is None else chosen.name
+        found = self.verifiers.get(key)
+        if found is None:
+            if self.secrets is None:
+                raise ConfigurationError(
+                    "no secrets: set HOOKSEAL_SECRETS or pass secrets= to seal.verify()"
+                )
+            found = make_verifier(self.secrets, None, scheme=chosen, tolerance=self.tolerance)
+            self.verifiers[key] = found
+        return found
+
+    def limit(self, app: Flask) -> int:
+        """The body limit: ours if set, else Flask's MAX_CONTENT_LENGTH, else 1 MiB."""
+        if self.max_body_size is not None:
+            return self.max_body_size
+        flask_limit = app.config.get("MAX_CONTENT_LENGTH")
+        return DEFAULT_MAX_BODY_SIZE if flask_limit is None else check_limit(flask_limit)
+
+
+class HookSeal:
+    """Flask extension: ``HookSeal(app)`` or ``seal = HookSeal(); seal.init_app(app)``."""
+
+    def __init__(self, app: Flask | None = None) -> None:
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Read the app's ``HOOKSEAL_*`` config and, with ``HOOKSEAL_PATHS``, guard those paths."""
+        state = _AppState(app)
+        app.extensions[EXTENSION_KEY] = state
+        if state.matcher is not None:
+            app.before_request(self._guard_paths)
+
+    def verify(
+        self,
+        *,
+        secrets: Any = None,
+        scheme: Scheme | str | None = None,
+        verifier: Verifier | None = None,
+        tolerance: float | None = None,
+        max_body_size: int | None = None,
+    ) -> Callable[[View], View]:
+        """Decorate a view so it only runs for a verified request; result on ``g.hookseal``.
+
+        With no ``secrets`` (or ``verifier``) the app's ``HOOKSEAL_SECRETS`` are used, with
+        this route's ``scheme`` and ``tolerance`` where given.
+        """
+        own = None
+        if secrets is not None or verifier is not None:
+            own = make_verifier(secrets, verifier, scheme=scheme, tolerance=tolerance)
+        elif tolerance is not None:
+            raise ConfigurationError("tolerance= on a route needs that route's secrets=")
+        limit = None if max_body_size is None else check_limit(max_body_size)
+
+        def decorator(view: View) -> View:
+            @functools.wraps(view)
+            def verified_view(*args: Any, **kwargs: Any) -> Any:
+                app = current_app._get_current_object()  # type: ignore[attr-defined]
+                state = _state(app)
+                chosen = own if own is not None else state.verifier(scheme)
+                refused = _verify_request(chosen, limit or state.limit(app), _current_request())
+                if refused is not None:
+                    return refused
+                return app.ensure_sync(view)(*args, **kwargs)
+
+            setattr(verified_view, _MARK, True)
+            return verified_view  # type: ignore[return-value]
+
+        return decorator
+
+    def _guard_paths(self) -> Response | None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        state = _state(app)
+        req = _current_request()
+        if state.matcher is None or not state.matcher.matches(*request_paths(req.environ)):
+            return None
+        view = app.view_functions.get(req.endpoint) if req.endpoint else None
+        if getattr(view, _MARK, False):
+            return None  # the route's own @seal.verify decides, with its own secrets
+        return _verify_request(state.verifier(None), state.limit(app), req)
+
+
+def _state(app: Flask) -> _AppState:
+    state = app.extensions.get(EXTENSION_KEY)
+    if not isinstance(state, _AppState):
+        raise ConfigurationError("HookSeal is not initialised on this app: call init_app(app)")
+    return state
+
+
+def _current_request() -> Request:
+    # The object behind the proxy, so each attribute read below is not a context lookup.
+    return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _verify_request(verifier: Verifier, limit: int, req: Request) -> Response | None:
+    """Verify the current request; None when it passed, else the problem response."""
+    try:
+        g.hookseal = _verified(verifier, limit, req)
+    except VerificationError as error:
+        return _problem(error)
+    return None
+
+
+def _verified(verifier: Verifier, limit: int, req: Request) -> Verified:
+    if "stream" not in req.__dict__ and getattr(req, "_cached_data", None) is None:
+        # Nothing has read the body yet: read it ourselves, bounded, and hand Werkzeug a copy.
+        return verify_environ(verifier, req.environ, limit)
+    # Something (another hook) already read the body; verify what Werkzeug kept of it.
+    # If it kept nothing, the signature cannot match and the request is refused.
+    pending = verifier.begin(req.headers)
+    pending.update(req.get_data(cache=True))
+    return pending.finish()
+
+
+def _problem(error: VerificationError) -> Response:
+    body = problem_body(error)
+    headers = [(k, v) for k, v in problem_headers(error, len(body)) if k != "content-length"]
+    response: Response = current_app.response_class(body, status=error.status, headers=headers)
+    return response

@@ -1,0 +1,266 @@
+"""WSGI middleware: verify a webhook before the application sees it, then replay its body.
+
+flask_app.wsgi_app = WebhookVerificationMiddleware(flask_app.wsgi_app, secrets="s3cr3t",
+                                                   paths=["/webhooks"])
+
+For a guarded path the middleware checks the body's framing (Content-Length against the limit,
+a chunked body only when the server marks ``wsgi.input_terminated``) and the signature headers
+before reading a byte, then reads exactly the declared length in bounded reads, hashing as it
+goes. Only a verified request reaches the application, which gets the same bytes back in a
+fresh ``wsgi.input`` and the result in ``environ["hookseal.verified"]``. A refused request is
+answered here with ``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from ._adapt import DEFAULT_MAX_BODY_SIZE, check_limit, make_verifier
+from ._time import Clock
+from .errors import BodyError, IncompleteBody, LengthRequired, PayloadTooLarge, VerificationError
+from .paths import PathMatcher, PathsLike
+from .problem import problem_body, problem_headers
+from .replay import ReplayGuard
+from .schemes import Scheme
+from .secrets import SecretsLike
+from .verifier import PendingVerification, Verified, Verifier
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = [
+    "ENVIRON_KEY",
+    "READ_SIZE",
+    "EnvironHeaders",
+    "WebhookVerificationMiddleware",
+    "declared_length",
+    "environ_headers",
+    "problem_response",
+    "request_paths",
+    "verify_environ",
+]
+
+ENVIRON_KEY = "hookseal.verified"
+"""Where the :class:`~hookseal.Verified` result is put in the environ."""
+
+READ_SIZE = 64 * 1024
+"""Bytes asked of ``wsgi.input`` per read: bounded, so a lying client cannot make one huge read."""
+
+_MAX_LENGTH_DIGITS = 18  # a longer Content-Length is no number we would ever accept
+
+
+class WebhookVerificationMiddleware:
+    """Verifies requests to the guarded ``paths`` (all paths when None) before ``app`` runs.
+
+    Give exactly one of ``secrets`` (with optional ``scheme``, ``tolerance``, ``leeway``,
+    ``replay_guard``, ``clock``) or a ready ``verifier``. ``max_body_size`` bounds the body
+    read into memory (default 1 MiB); a larger declared length is refused without reading.
+    """
+
+    __slots__ = ("app", "matcher", "max_body_size", "verifier")
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        secrets: SecretsLike | None = None,
+        verifier: Verifier | None = None,
+        scheme: Scheme | str | None = None,
+        paths: PathsLike = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        tolerance: float | None = None,
+        leeway: float | None = None,
+        replay_guard: ReplayGuard | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.app = app
+        self.verifier = make_verifier(
+            secrets,
+            verifier,
+            scheme=scheme,
+            tolerance=tolerance,
+            leeway=leeway,
+            replay_guard=replay_guard,
+            clock=clock,
+        )
+        self.matcher = PathMatcher(paths)
+        self.max_body_size = check_limit(max_body_size)
+
+    def __repr__(self) -> str:
+        return (
+            f"WebhookVerificationMiddleware({self.app!r}, verifier={self.verifier!r}, "
+            f"paths={self.matcher!r}, max_body_size={self.max_body_size})"
+        )
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if not self.matcher.guards_everything and not self.matcher.matches(*request_paths(environ)):
+            return self.app(environ, start_response)
+        try:
+            verify_environ(self.verifier, environ, self.max_body_size)
+        except VerificationError as error:
+            return problem_response(error, start_response)
+        return self.app(environ, start_response)
+
+
+def verify_environ(verifier: Verifier, environ: WSGIEnvironment, limit: int) -> Verified:
+    """Verify the request in ``environ`` and hand its body back through a fresh ``wsgi.input``.
+
+    Raises a :class:`~hookseal.errors.VerificationError`; framing and header errors are
+    raised before the body is read. On success the environ holds a ``BytesIO`` of the body,
+    the matching ``CONTENT_LENGTH``, no ``HTTP_TRANSFER_ENCODING``, and the result under
+    :data:`ENVIRON_KEY`.
+    """
+    length = declared_length(environ, limit, terminated=bool(environ.get("wsgi.input_terminated")))
+    pending = verifier.begin(environ_headers(environ))
+    stream: BinaryIO = environ["wsgi.input"]
+    if length is None:
+        _read_to_end(stream, pending, limit)
+    else:
+        _read_exactly(stream, pending, length)
+    verified = pending.finish()
+    chunks = pending.chunks
+    body = bytes(chunks[0]) if len(chunks) == 1 else b"".join(chunks)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    environ[ENVIRON_KEY] = verified
+    return verified
+
+
+def environ_headers(environ: WSGIEnvironment) -> EnvironHeaders:
+    """The request headers of ``environ``, as a read-only mapping looked up by header name."""
+    return EnvironHeaders(environ)
+
+
+class EnvironHeaders(Mapping[str, str]):
+    """The headers a WSGI server put in the environ (``HTTP_*``, ``CONTENT_TYPE``, ...).
+
+    A view, not a copy: a scheme asks for its two or three headers by name, so nothing is
+    built per request from the environ's other keys. Names are case-insensitive; the server
+    already joined repeated headers with commas.
+    """
+
+    __slots__ = ("_environ",)
+
+    def __init__(self, environ: Mapping[str, Any]) -> None:
+        self._environ = environ
+
+    def get(self, name: str, default: Any = None) -> Any:
+        key = name.upper().replace("-", "_")
+        if key != "CONTENT_TYPE" and key != "CONTENT_LENGTH":
+            key = "HTTP_" + key
+        value = self._environ.get(key)
+        return value if isinstance(value, str) else default
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[str]:
+        for key, value in self._environ.items():
+            if not isinstance(value, str):
+                continue
+            if key.startswith("HTTP_"):
+                yield key[5:].replace("_", "-").lower()
+            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+                yield key.replace("_", "-").lower()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"EnvironHeaders({sorted(self)!r})"
+
+
+def request_paths(environ: WSGIEnvironment) -> tuple[str, ...]:
+    """The path the application routes on, alone and below its mount point (``SCRIPT_NAME``).
+
+    WSGI hands the already percent-decoded path as latin-1 text; it is turned back into its
+    bytes and read as UTF-8, which is what routers do, so a non-ASCII path matches too.
+    """
+    path = _as_utf8(environ.get("PATH_INFO", ""))
+    script = environ.get("SCRIPT_NAME")
+    if not script:
+        return (path,)
+    return path, _as_utf8(script) + path
+
+
+def problem_response(error: VerificationError, start_response: StartResponse) -> list[bytes]:
+    """Answer the refused request with its problem+json document."""
+    body = problem_body(error)
+    status = HTTPStatus(error.status)
+    start_response(f"{status.value} {status.phrase}", problem_headers(error, len(body)))
+    return [body]
+
+
+# -- the parts ---------------------------------------------------------------------------------
+
+
+def _as_utf8(text: Any) -> str:
+    if not isinstance(text, str):
+        return ""
+    try:
+        return text.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a server that already decoded it as UTF-8
+        return text
+
+
+def declared_length(environ: Mapping[str, Any], limit: int, *, terminated: bool) -> int | None:
+    """The body's length, or None to read until the end; decided from the headers alone.
+
+    ``terminated``: the server ends the input after the body (``wsgi.input_terminated``), so
+    a body without Content-Length can be read to its end; otherwise such a body is refused.
+    Raises LengthRequired (411), PayloadTooLarge (413) or BodyError (400).
+    """
+    encoding = environ.get("HTTP_TRANSFER_ENCODING", "")
+    if encoding and encoding.strip().lower() != "identity":
+        if terminated:  # the server de-chunks and ends the stream; Content-Length is void
+            return None
+        raise LengthRequired(
+            "a body without Content-Length needs a server that sets wsgi.input_terminated; "
+            "send Content-Length"
+        )
+    raw = environ.get("CONTENT_LENGTH")
+    if raw is None or raw == "":
+        return None if terminated else 0
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not text.isascii() or not text.isdigit() or len(text) > _MAX_LENGTH_DIGITS:
+        raise BodyError("the Content-Length header is not a number of bytes")
+    length = int(text)
+    if length > limit:
+        raise PayloadTooLarge(f"the body is {length} bytes; at most {limit} allowed")
+    return length
+
+
+def _read_exactly(stream: BinaryIO, pending: PendingVerification, length: int) -> None:
+    remaining = length
+    while remaining > 0:
+        chunk = _read(stream, min(remaining, READ_SIZE))
+        if not chunk:
+            raise IncompleteBody(f"the body ended after {length - remaining} of {length} bytes")
+        if len(chunk) > remaining:  # an input that ignores the size asked for
+            chunk = chunk[:remaining]
+        pending.update(chunk)
+        remaining -= len(chunk)
+
+
+def _read_to_end(stream: BinaryIO, pending: PendingVerification, limit: int) -> None:
+    while True:
+        chunk = _read(stream, READ_SIZE)
+        if not chunk:
+            return
+        if pending.size + len(chunk) > limit:
+            raise PayloadTooLarge(f"the body exceeds {limit} bytes")
+        pending.update(chunk)
+
+
+def _read(stream: BinaryIO, size: int) -> bytes:
+    try:
+        return stream.read(size)
+    except (OSError, ValueError) as exc:  # a reset connection, a bad chunk, a closed input
+        raise IncompleteBody("the request body could not be read to its end") from exc
