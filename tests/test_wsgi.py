@@ -208,12 +208,8 @@ def test_reads_exactly_content_length_in_bounded_reads(app: WebhookVerificationM
 
 def test_input_terminated_is_read_to_the_end(app: WebhookVerificationMiddleware) -> None:
     body, headers = signed_request(b"y" * (2 * READ_SIZE + 7), SECRET)
-    environ = make_environ(
-        body,
-        {**headers, "Transfer-Encoding": "chunked"},
-        content_length=None,
-        **{"wsgi.input_terminated": True},
-    )
+    environ = make_environ(body, {**headers, "Transfer-Encoding": "chunked"}, content_length=None)
+    environ["wsgi.input_terminated"] = True
     response = call(app, environ)
     assert response.status == 200
     assert response.json()["length"] == len(body)
@@ -223,7 +219,8 @@ def test_input_terminated_is_read_to_the_end(app: WebhookVerificationMiddleware)
 def test_input_terminated_over_the_limit_is_413() -> None:
     app = WebhookVerificationMiddleware(echo_app, secrets=SECRET, max_body_size=1000)
     body, headers = signed_request(b"z" * 5000, SECRET)
-    environ = make_environ(body, headers, content_length=None, **{"wsgi.input_terminated": True})
+    environ = make_environ(body, headers, content_length=None)
+    environ["wsgi.input_terminated"] = True
     response = call(app, environ)
     assert response.status == 413
     assert response.json()["code"] == "payload_too_large"

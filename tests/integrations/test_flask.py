@@ -167,6 +167,7 @@ def test_max_content_length_is_respected() -> None:
     body, headers = signed_request(b"x" * 101, SECRET)
     response = client.post("/hooks/billing", data=body, headers=headers)
     assert response.status_code == 413
+    assert response.json is not None
     assert response.json["code"] == "payload_too_large"
     body, headers = signed_request(b"x" * 100, SECRET)
     assert client.post("/hooks/billing", data=body, headers=headers).status_code == 200
@@ -203,6 +204,7 @@ def test_body_read_by_an_earlier_hook_is_still_verified() -> None:
     body, headers = signed_request({"a": 1}, SECRET)
     response = client.post("/hooks/billing", data=body, headers=headers)
     assert response.status_code == 200
+    assert response.json is not None
     assert response.json["sha256"] == hashlib.sha256(body).hexdigest()
     tampered_body = body.replace(b"1", b"2")
     assert client.post("/hooks/billing", data=tampered_body, headers=headers).status_code == 401
