@@ -1,4 +1,5 @@
-"""What the web adapters share: one verifier from their options, and the declared body length."""
+"""What every web adapter (ASGI, WSGI, FastAPI, Flask, Django) shares: one verifier from its
+options, the body-size limit and the declared body length, so the rules live in one place."""
 
 from __future__ import annotations
 
@@ -54,11 +55,9 @@ def build_verifier(
 
 
 def check_limit(max_body_size: object) -> int:
-    """``max_body_size`` as a validated non-negative int."""
-    if isinstance(max_body_size, bool) or not isinstance(max_body_size, int):
-        raise ConfigurationError("max_body_size must be an int number of bytes")
-    if max_body_size < 0:
-        raise ConfigurationError("max_body_size must not be negative")
+    """``max_body_size`` as a positive int, or a ConfigurationError naming the mistake."""
+    if isinstance(max_body_size, bool) or not isinstance(max_body_size, int) or max_body_size < 1:
+        raise ConfigurationError("max_body_size must be a positive int of bytes")
     return max_body_size
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ._adapt import DEFAULT_MAX_BODY_SIZE, check_limit, make_verifier
+from ._adapter import DEFAULT_MAX_BODY_SIZE, build_verifier, check_limit
 from ._time import Clock
 from .errors import BodyError, IncompleteBody, LengthRequired, PayloadTooLarge, VerificationError
 from .paths import PathMatcher, PathsLike
@@ -77,7 +77,7 @@ class WebhookVerificationMiddleware:
         clock: Clock | None = None,
     ) -> None:
         self.app = app
-        self.verifier = make_verifier(
+        self.verifier = build_verifier(
             secrets,
             verifier,
             scheme=scheme,

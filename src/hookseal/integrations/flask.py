@@ -27,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without Flask in
         "hookseal.integrations.flask needs Flask: pip install hookseal[flask]"
     ) from exc
 
-from .._adapt import DEFAULT_MAX_BODY_SIZE, check_limit, make_verifier
+from .._adapter import DEFAULT_MAX_BODY_SIZE, build_verifier, check_limit
 from ..errors import ConfigurationError, VerificationError
 from ..paths import PathMatcher
 from ..problem import problem_body, problem_headers
@@ -74,7 +74,7 @@ class _AppState:
                 raise ConfigurationError(
                     "no secrets: set HOOKSEAL_SECRETS or pass secrets= to seal.verify()"
                 )
-            found = make_verifier(self.secrets, None, scheme=chosen, tolerance=self.tolerance)
+            found = build_verifier(self.secrets, None, scheme=chosen, tolerance=self.tolerance)
             self.verifiers[key] = found
         return found
 
@@ -116,7 +116,7 @@ class HookSeal:
         """
         own = None
         if secrets is not None or verifier is not None:
-            own = make_verifier(secrets, verifier, scheme=scheme, tolerance=tolerance)
+            own = build_verifier(secrets, verifier, scheme=scheme, tolerance=tolerance)
         elif tolerance is not None:
             raise ConfigurationError("tolerance= on a route needs that route's secrets=")
         limit = None if max_body_size is None else check_limit(max_body_size)

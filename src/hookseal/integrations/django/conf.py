@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 
-from ..._adapt import DEFAULT_MAX_BODY_SIZE, check_limit, make_verifier
+from ..._adapter import DEFAULT_MAX_BODY_SIZE, build_verifier, check_limit
 from ...errors import ConfigurationError
 from ...paths import PathMatcher
 from ...schemes import Scheme, by_name
@@ -85,7 +85,7 @@ def max_body_size(raw: Mapping[str, Any]) -> int:
 
 def verifier(raw: Mapping[str, Any], scheme_override: Scheme | str | None = None) -> Verifier:
     """A Verifier from the setting's secrets and options (``scheme_override`` for one view)."""
-    return make_verifier(
+    return build_verifier(
         secrets(raw),
         None,
         scheme=scheme(raw) if scheme_override is None else by_name(scheme_override),

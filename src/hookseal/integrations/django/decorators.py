@@ -10,7 +10,7 @@ from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest
 from django.views.decorators.csrf import csrf_exempt
 
-from ..._adapt import DEFAULT_MAX_BODY_SIZE, check_limit, make_verifier
+from ..._adapter import DEFAULT_MAX_BODY_SIZE, build_verifier, check_limit
 from ...errors import ConfigurationError, VerificationError
 from ...schemes import Scheme
 from ...verifier import Verifier
@@ -54,7 +54,7 @@ def verify_webhook(
     """
     own = None
     if secrets is not None or verifier is not None:
-        own = make_verifier(secrets, verifier, scheme=scheme, tolerance=tolerance)
+        own = build_verifier(secrets, verifier, scheme=scheme, tolerance=tolerance)
     elif tolerance is not None:
         raise ConfigurationError("tolerance= on a view needs that view's secrets= (or verifier=)")
     limit = None if max_body_size is None else check_limit(max_body_size)
