@@ -19,8 +19,9 @@ expected signature ever appears in any of them, nor in ``args``.
         ├── MissingMessageId          400  message_id_missing
         ├── MalformedMessageId        400  message_id_malformed
         ├── Replayed                  409  replayed
-        ├── ReplayGuardUnavailable    503  replay_guard_unavailable (with Retry-After)
-        ├── NoActiveSecret            503  no_active_secret    (with Retry-After)
+        ├── RetryLater                503  (with Retry-After)
+        │   ├── NoActiveSecret             no_active_secret
+        │   └── ReplayGuardUnavailable     replay_guard_unavailable
         └── BodyError
             ├── PayloadTooLarge       413  payload_too_large
             ├── LengthRequired        411  length_required
@@ -48,6 +49,7 @@ __all__ = [
     "PayloadTooLarge",
     "ReplayGuardUnavailable",
     "Replayed",
+    "RetryLater",
     "SignatureMismatch",
     "TimestampError",
     "TimestampTooNew",
@@ -176,41 +178,37 @@ class Replayed(VerificationError):
     default_detail = "This signed delivery was already accepted once."
 
 
-class ReplayGuardUnavailable(VerificationError):
-    """The shared replay store could not be asked: fail closed, and ask the sender to retry
-    (a delivery that cannot be checked for replay is not let through)."""
+class RetryLater(VerificationError):
+    """Nothing is wrong with the request, but it cannot be checked now: fail closed with 503 and
+    ``Retry-After``, so the provider retries instead of dropping the event."""
+
+    status = 503
+
+    def __init__(
+        self, detail: str | None = None, *, header: str | None = None, retry_after: int = 30
+    ) -> None:
+        super().__init__(detail, header=header)
+        self.retry_after = retry_after
+
+    def response_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ReplayGuardUnavailable(RetryLater):
+    """The shared replay store could not be asked (a delivery that cannot be checked for
+    replay is not let through)."""
 
     code = "replay_guard_unavailable"
-    status = 503
     title = "Replay check unavailable"
     default_detail = "The replay check is unavailable right now; retry later."
 
-    def __init__(
-        self, detail: str | None = None, *, header: str | None = None, retry_after: int = 30
-    ) -> None:
-        super().__init__(detail, header=header)
-        self.retry_after = retry_after
 
-    def response_headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
-
-
-class NoActiveSecret(VerificationError):
-    """No secret is available to verify with: fail closed, but ask the sender to retry."""
+class NoActiveSecret(RetryLater):
+    """No secret is available to verify with (cold start, source down past max_stale)."""
 
     code = "no_active_secret"
-    status = 503
     title = "No webhook secret available"
     default_detail = "No signing secret is available right now; retry later."
-
-    def __init__(
-        self, detail: str | None = None, *, header: str | None = None, retry_after: int = 30
-    ) -> None:
-        super().__init__(detail, header=header)
-        self.retry_after = retry_after
-
-    def response_headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class BodyError(VerificationError):

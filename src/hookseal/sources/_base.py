@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from ..errors import HookSealError
 from ..secrets import SecretSet
 
-__all__ = ["Fetched", "SecretSource", "SourceError", "Unsubscribe"]
+__all__ = ["Fetched", "SecretSource", "SourceError", "Subscribers", "Unsubscribe"]
 
 Unsubscribe = Callable[[], None]
 """Returned by :meth:`SecretSource.subscribe`; call it to stop the notifications."""
@@ -70,3 +72,43 @@ class SecretSource(ABC):
 
 def _no_op() -> None:
     return None
+
+
+class Subscribers:
+    """The callbacks of a source that can announce changes (a watched file, a pub/sub channel).
+
+    Thread-safe; a callback that raises is logged and does not stop the others.
+    """
+
+    def __init__(self, source_name: str) -> None:
+        self._source_name = source_name
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], object]] = []
+
+    def add(self, callback: Callable[[], object]) -> Unsubscribe:
+        """Register ``callback``; the returned function removes it again (idempotent)."""
+        with self._lock:
+            self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._callbacks:
+                    self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def notify(self) -> None:
+        """Call every callback, outside the lock (a callback may unsubscribe itself)."""
+        with self._lock:
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                logging.getLogger("hookseal").exception(
+                    "hookseal: %s: a change subscriber raised", self._source_name
+                )
+
+    def clear(self) -> None:
+        with self._lock:
+            self._callbacks.clear()

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from ..errors import ConfigurationError
 from ..secrets import Secret, SecretSet
-from ._base import Fetched, SecretSource, SourceError, Unsubscribe
+from ._base import Fetched, SecretSource, SourceError, Subscribers, Unsubscribe
 from ._parse import secret_set_from_document
 
 __all__ = ["FileSource"]
@@ -60,7 +60,7 @@ class FileSource(SecretSource):
         self.name = name if name is not None else f"file:{self.path}"
         self._lock = threading.Lock()
         self._cached: tuple[_Signature, Fetched] | None = None
-        self._callbacks: list[Callable[[], None]] = []
+        self._subscribers = Subscribers(self.name)
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
 
@@ -129,8 +129,8 @@ class FileSource(SecretSource):
         """With ``watch=True``, call ``callback`` from a poll thread when the file changes."""
         if not self.watch:
             return super().subscribe(callback)
+        unsubscribe = self._subscribers.add(callback)
         with self._lock:
-            self._callbacks.append(callback)
             if self._watcher is None and not self._stop.is_set():
                 # the baseline is taken now, not when the thread first runs: a change made
                 # between subscribing and the thread's start must still be noticed
@@ -141,12 +141,6 @@ class FileSource(SecretSource):
                     daemon=True,
                 )
                 self._watcher.start()
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._callbacks:
-                    self._callbacks.remove(callback)
-
         return unsubscribe
 
     def _poll(self, seen: _Signature | None) -> None:
@@ -155,13 +149,7 @@ class FileSource(SecretSource):
             if now == seen:
                 continue
             seen = now
-            with self._lock:
-                callbacks = list(self._callbacks)
-            for callback in callbacks:
-                try:
-                    callback()
-                except Exception:
-                    logger.exception("hookseal: %s: a change subscriber raised", self.name)
+            self._subscribers.notify()
 
     def _quiet_signature(self) -> _Signature | None:
         try:

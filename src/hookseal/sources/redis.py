@@ -20,7 +20,7 @@ from .._redis import RedisClients
 from .._time import Instant, optional_epoch, to_epoch
 from ..errors import ConfigurationError
 from ..secrets import Secret, SecretSet
-from ._base import Fetched, SecretSource, SourceError
+from ._base import Fetched, SecretSource, SourceError, Subscribers
 from ._mapping import parse_instant
 
 __all__ = ["RedisSource", "put_secret", "remove_secret", "retire_secret"]
@@ -59,7 +59,7 @@ class RedisSource(SecretSource):
         self.channel = channel
         self.name = name or f"redis:{key}"
         self._lock = threading.Lock()
-        self._callbacks: list[Callback] = []
+        self._subscribers = Subscribers(self.name)
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
 
@@ -111,18 +111,12 @@ class RedisSource(SecretSource):
         with self._lock:
             if self._stop.is_set():
                 raise ConfigurationError("RedisSource is closed")
-            self._callbacks.append(callback)
+            unsubscribe = self._subscribers.add(callback)
             if self._listener is None:
                 self._listener = threading.Thread(
                     target=self._listen, name=f"hookseal-{self.name}", daemon=True
                 )
                 self._listener.start()
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._callbacks:
-                    self._callbacks.remove(callback)
-
         return unsubscribe
 
     def _listen(self) -> None:
@@ -156,13 +150,7 @@ class RedisSource(SecretSource):
                         pubsub.close()
 
     def _notify(self) -> None:
-        with self._lock:
-            callbacks = list(self._callbacks)
-        for callback in callbacks:
-            try:
-                callback()
-            except Exception:
-                logger.exception("%s: a rotation callback failed", self.name)
+        self._subscribers.notify()
 
     # -- shutdown -----------------------------------------------------------------------------
 
@@ -179,7 +167,7 @@ class RedisSource(SecretSource):
         with self._lock:
             self._stop.set()
             listener, self._listener = self._listener, None
-            self._callbacks.clear()
+            self._subscribers.clear()
         if listener is None or listener is threading.current_thread():
             return  # (a callback closing its own source must not wait for itself)
         listener.join(_JOIN_TIMEOUT)
