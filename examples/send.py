@@ -6,7 +6,8 @@
 
 Each kind is what a provider (or an attacker) might send: ``valid`` is signed with the secret,
 ``unsigned`` has no signature header, ``forged`` is signed with a secret nobody has,
-``tampered`` has its body changed after signing, ``stale`` carries a timestamp ten minutes old,
+``tampered`` has its body changed after signing, ``stale`` carries a timestamp ten minutes old
+(timestamped schemes only: stripe, slack, standard),
 ``oversized`` is larger than the default 1 MiB limit. ``--kind all`` sends one of each.
 The functions here are reused by ``examples/demo.py``.
 """
@@ -23,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from hookseal import sign
+from hookseal import schemes, sign
 from hookseal.secrets import SecretsLike
 from hookseal.testing import encode_body, forged_request, tampered
 
@@ -97,7 +98,11 @@ def main() -> int:
     secret = raw.split(",")[0].strip()
     payload = {"type": "invoice.paid", "id": "evt_1", "amount": 4200}
     with httpx.Client(timeout=10) as client:
+        timestamped = schemes.by_name(args.scheme or "signature").timestamped
         for kind in KINDS if args.kind == "all" else (args.kind,):
+            if kind == "stale" and not timestamped:
+                print(json.dumps({"kind": kind, "skipped": "this scheme signs no timestamp"}))
+                continue
             body, headers = build(kind, payload, secret, args.scheme)
             outcome = deliver(client, args.url, body, headers)
             print(json.dumps({"kind": kind, **outcome.__dict__}))
