@@ -16,6 +16,7 @@ __all__ = ["Slack"]
 _SIGNATURE = "X-Slack-Signature"
 _TIMESTAMP = "X-Slack-Request-Timestamp"
 _LOOKUP = (_SIGNATURE.lower(), _TIMESTAMP.lower())
+_SPELLINGS = (_SIGNATURE, _TIMESTAMP)
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Slack(Scheme):
         return (_SIGNATURE, _TIMESTAMP)
 
     def parse(self, headers: HeadersLike) -> Presented:
-        signature, stamp = read_headers(headers, _LOOKUP)
+        signature, stamp = read_headers(headers, _LOOKUP, _SPELLINGS)
         signature = require(signature, _SIGNATURE)
         stamp = require(stamp, _TIMESTAMP, timestamp=True)
         timestamp = parse_timestamp(stamp, _TIMESTAMP)

@@ -47,10 +47,11 @@ class StandardWebhooks(Scheme):
         return (_SIGNATURE, _ID, _TIMESTAMP)
 
     def parse(self, headers: HeadersLike) -> Presented:
-        wid, stamp, signature, svix_id, svix_stamp, svix_signature = read_headers(headers, _LOOKUP)
-        family = "webhook" if signature is not None else "svix"
-        if signature is None:
-            wid, stamp, signature = svix_id, svix_stamp, svix_signature
+        wid, stamp, signature = read_headers(headers, _LOOKUP[:3])
+        family = "webhook"
+        if signature is None:  # only then are the svix- names read (and checked)
+            family = "svix"
+            wid, stamp, signature = read_headers(headers, _LOOKUP[3:])
         sig_header, id_header, ts_header = (
             f"{family}-signature",
             f"{family}-id",
