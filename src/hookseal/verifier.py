@@ -60,6 +60,9 @@ class Verified(NamedTuple):
     replay_key: str | None = None
 
 
+_new_tuple = tuple.__new__
+
+
 class Verifier:
     """Verifies requests for one scheme against a set of secrets; reuse it across requests.
 
@@ -232,12 +235,22 @@ class Verifier:
     def _find(
         self, secret_set: SecretSet, presented: Presented, body: Body, moment: float
     ) -> Secret | None:
-        candidates = self.candidates(secret_set, moment)
+        candidates = secret_set.candidates(moment, self.leeway)
+        if not candidates:
+            raise NoActiveSecret()
         preferred = self._preferred
         if preferred is not None:
             for secret in candidates:
-                if secret is preferred:
-                    if self._matches(secret, presented, body):
+                if secret is preferred:  # still a candidate now (an expired one never is)
+                    material = secret._material.get(self.scheme.material_kind)
+                    if material is None:
+                        material = self.material(secret)
+                    if material is not None and material.matches(
+                        presented.prefix,
+                        body,
+                        presented.hmac_signatures,
+                        presented.ed25519_signatures,
+                    ):
                         return secret
                     break
         for secret in candidates:
@@ -288,8 +301,10 @@ class Verifier:
     def _accept(self, secret: Secret, presented: Presented, replay_key: str | None) -> Verified:
         if not self._static:
             self.provider.record_match(secret)
-        return Verified(
-            secret.id, self.scheme.name, presented.timestamp, presented.message_id, replay_key
+        # tuple.__new__ directly: what Verified(...) does, minus its Python-level __new__.
+        return _new_tuple(
+            Verified,
+            (secret.id, self.scheme.name, presented.timestamp, presented.message_id, replay_key),
         )
 
 
