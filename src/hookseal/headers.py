@@ -53,20 +53,28 @@ def _from_dict(
 ) -> list[str | None]:
     """A plain dict: the usual spelling, then the lower-case name, then one case-blind scan."""
     values: list[object] = []
+    texts: list[str | None] = []
     missing = False
     for name, spelling in zip(names, spellings):
         value = headers.get(spelling)
         if value is None and spelling != name:
             value = headers.get(name)
-        missing = missing or value is None
+        if value is None:
+            missing = True
+        elif type(value) is str and value.isascii() and len(value) <= MAX_HEADER_LENGTH:
+            texts.append(value.strip(" \t"))  # the common case, without _text()'s checks
+        else:
+            texts.append(_text(value, name))
         values.append(value)
-    if missing:  # a plain dict is case-sensitive: one pass finds the other spellings
-        for key, candidate in headers.items():
-            if isinstance(key, (str, bytes)):
-                lowered = _lower(key)
-                for i, name in enumerate(names):
-                    if values[i] is None and lowered == name:
-                        values[i] = candidate
+    if not missing:
+        return texts
+    # A plain dict is case-sensitive: one pass finds the other spellings.
+    for key, candidate in headers.items():
+        if isinstance(key, (str, bytes)):
+            lowered = _lower(key)
+            for i, name in enumerate(names):
+                if values[i] is None and lowered == name:
+                    values[i] = candidate
     return [None if v is None else _text(v, names[i]) for i, v in enumerate(values)]
 
 
