@@ -83,7 +83,7 @@ class HmacMaterial:
         outer = self._outer.copy()
         outer.update(inner.digest())
         expected = outer.digest()
-        for presented in hmac_sigs:
+        for presented in hmac_sigs:  # noqa: SIM110 - a generator per request costs ~0.3 us
             if _compare(expected, presented):
                 return True
         return False

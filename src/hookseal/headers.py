@@ -55,7 +55,7 @@ def _from_dict(
     values: list[object] = []
     texts: list[str | None] = []
     missing = False
-    for name, spelling in zip(names, spellings):
+    for name, spelling in zip(names, spellings, strict=True):
         value = headers.get(spelling)
         if value is None and spelling != name:
             value = headers.get(name)
