@@ -31,8 +31,8 @@ class Config:
     @classmethod
     def make(cls, quick: bool) -> Config:
         if quick:
-            return cls(quick=True, repeats=31, batch_ns=5_000_000)
-        return cls(quick=False, repeats=41, batch_ns=10_000_000)
+            return cls(quick=True, repeats=61, batch_ns=3_000_000)
+        return cls(quick=False, repeats=61, batch_ns=6_000_000)
 
 
 @dataclass(frozen=True)

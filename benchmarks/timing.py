@@ -48,8 +48,15 @@ def _loops_for(call: Callable[[], object], batch_ns: int) -> int:
         loops *= 4
 
 
-def measure(contenders: Sequence[Contender], repeats: int, batch_ns: int) -> dict[str, float]:
-    """Median nanoseconds per call for each contender, timed interleaved."""
+def measure(
+    contenders: Sequence[Contender], repeats: int, batch_ns: int, reference: str
+) -> dict[str, tuple[float, float]]:
+    """``(median ns per call, ratio to reference)`` for each contender, timed interleaved.
+
+    The ratio is the median of per-repetition ratios: within one repetition the contenders
+    ran back to back, so a slow spell of the machine (other jobs on a shared host) cancels out
+    instead of landing on whichever contender it happened to hit.
+    """
     for contender in contenders:  # warm up: caches, lazily built state, branch predictors
         _batch(contender.call, 3)
     loops = {c.name: _loops_for(c.call, batch_ns) for c in contenders}
@@ -60,4 +67,11 @@ def measure(contenders: Sequence[Contender], repeats: int, batch_ns: int) -> dic
             contender = contenders[(i + r) % count]
             n = loops[contender.name]
             samples[contender.name].append(_batch(contender.call, n) / n)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    base = samples[reference]
+    return {
+        name: (
+            statistics.median(values),
+            statistics.median(v / b for v, b in zip(values, base, strict=True)),
+        )
+        for name, values in samples.items()
+    }

@@ -86,10 +86,11 @@ def _group(peer: str, size: int, config: Config) -> list[Row]:
         Contender(OURS_VERIFIER, _accepted(lambda: verifier.verify(body, headers), OURS)),
         Contender(peer, _accepted(_peer(peer, body, headers, secret), peer)),
     ]
-    medians = timing.measure(contenders, config.repeats, config.batch_ns)
-    ref = medians[OURS]
+    timed = timing.measure(contenders, config.repeats, config.batch_ns, OURS)
     params = {"peer": peer, "scheme": scheme, "size": size}
-    return [Row("peers", name, ns, OURS, ns / ref, dict(params)) for name, ns in medians.items()]
+    return [
+        Row("peers", name, ns, OURS, ratio, dict(params)) for name, (ns, ratio) in timed.items()
+    ]
 
 
 def measure(config: Config) -> list[Row]:
