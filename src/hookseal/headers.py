@@ -51,30 +51,35 @@ def read_headers(
 def _from_dict(
     headers: dict[str, str] | dict[str, bytes], names: tuple[str, ...], spellings: tuple[str, ...]
 ) -> list[str | None]:
-    """A plain dict: the usual spelling, then the lower-case name, then one case-blind scan."""
-    values: list[object] = []
+    """A plain dict where every header is present in its usual spelling as ASCII text (the
+    common case, kept short); anything else goes the careful way, :func:`_from_dict_scan`."""
     texts: list[str | None] = []
-    missing = False
+    for spelling in spellings:
+        value = headers.get(spelling)
+        if type(value) is str and value.isascii() and len(value) <= MAX_HEADER_LENGTH:
+            texts.append(value.strip(" \t"))
+        else:
+            return _from_dict_scan(headers, names, spellings)
+    return texts
+
+
+def _from_dict_scan(
+    headers: dict[str, str] | dict[str, bytes], names: tuple[str, ...], spellings: tuple[str, ...]
+) -> list[str | None]:
+    """The usual spelling, then the lower-case name, then one case-blind pass for the rest."""
+    values: list[object] = []
     for name, spelling in zip(names, spellings, strict=True):
         value = headers.get(spelling)
         if value is None and spelling != name:
             value = headers.get(name)
-        if value is None:
-            missing = True
-        elif type(value) is str and value.isascii() and len(value) <= MAX_HEADER_LENGTH:
-            texts.append(value.strip(" \t"))  # the common case, without _text()'s checks
-        else:
-            texts.append(_text(value, name))
         values.append(value)
-    if not missing:
-        return texts
-    # A plain dict is case-sensitive: one pass finds the other spellings.
-    for key, candidate in headers.items():
-        if isinstance(key, (str, bytes)):
-            lowered = _lower(key)
-            for i, name in enumerate(names):
-                if values[i] is None and lowered == name:
-                    values[i] = candidate
+    if any(v is None for v in values):  # case-sensitive dict: one pass finds other spellings
+        for key, candidate in headers.items():
+            if isinstance(key, (str, bytes)):
+                lowered = _lower(key)
+                for i, name in enumerate(names):
+                    if values[i] is None and lowered == name:
+                        values[i] = candidate
     return [None if v is None else _text(v, names[i]) for i, v in enumerate(values)]
 
 

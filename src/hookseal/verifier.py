@@ -209,7 +209,7 @@ class Verifier:
             )
         if self.max_body_size is not None and len(body) > self.max_body_size:
             raise PayloadTooLarge()
-        moment = self._moment(now)
+        moment = self._clock() if now is None else self._moment(now)
         presented = self.scheme.parse(headers)
         stamp = presented.timestamp
         if stamp is not None:
