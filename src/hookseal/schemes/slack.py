@@ -40,7 +40,7 @@ class Slack(Scheme):
                 f"the {_SIGNATURE} header must start with 'v0='", header=_SIGNATURE
             )
         digest = decode_hex_digest(signature[3:], _SIGNATURE)
-        return Presented(b"v0:" + stamp.encode() + b":", (digest,), timestamp=timestamp)
+        return Presented(f"v0:{stamp}:".encode(), (digest,), (), timestamp)
 
     def sign(
         self,

@@ -62,7 +62,7 @@ class StandardWebhooks(Scheme):
         timestamp = parse_timestamp(stamp, ts_header)
         hmacs, eds = _signatures(signature, sig_header)
         prefix = f"{wid}.{stamp}.".encode("ascii")
-        return Presented(prefix, hmacs, eds, timestamp=timestamp, message_id=wid)
+        return Presented(prefix, hmacs, eds, timestamp, wid)
 
     def derive(self, secret: Secret) -> KeyMaterial:
         raw = secret.reveal()
