@@ -79,11 +79,23 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write results")
     parser.add_argument(
+        "--from-json",
+        type=Path,
+        metavar="PATH",
+        help="print the tables and targets of a saved run instead of measuring",
+    )
+    parser.add_argument(
         "--only",
         default=",".join(CASE_MODULES),
         help=f"comma-separated case modules (default: {','.join(CASE_MODULES)})",
     )
     return parser.parse_args(argv)
+
+
+def _saved_rows(path: Path) -> list[Row]:
+    """The rows of an earlier run's JSON (each case module picks out its own groups)."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return [Row(**row) for row in document["rows"]]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,17 +113,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     rows: list[Row] = []
     outcomes: list[Outcome] = []
+    saved = _saved_rows(args.from_json) if args.from_json else None
     for module in load([n.strip() for n in args.only.split(",") if n.strip()]):
         began = time.monotonic()
-        found = module.measure(config)
-        rows += found
+        found = module.measure(config) if saved is None else saved
+        if saved is None:
+            rows += found
         outcomes += module.targets(found)
         print(f"## {module.TITLE} ({time.monotonic() - began:.0f} s)\n")
         for table in module.tables(found):
             print(table + "\n", flush=True)
     print(targets_table(outcomes, config.quick) + "\n")
     elapsed = time.monotonic() - started
-    print(f"Total {elapsed:.0f} s. Results written to {args.json}.")
+    if saved is None:
+        print(f"Total {elapsed:.0f} s. Results written to {args.json}.")
+        _write(args.json, config, info, elapsed, rows, outcomes)
+    return _verdict(outcomes, args.check)
+
+
+def _write(
+    path: Path,
+    config: Config,
+    info: dict[str, Any],
+    elapsed: float,
+    rows: list[Row],
+    outcomes: list[Outcome],
+) -> None:
     document = {
         "mode": "quick" if config.quick else "full",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -121,15 +148,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rows": [r.as_json() for r in rows],
         "targets": [o.as_json() for o in outcomes],
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+
+
+def _verdict(outcomes: list[Outcome], check: bool) -> int:
+    """Name the missed targets and gross regressions; with ``check``, 1 on a gross one."""
     gross = [o for o in outcomes if o.gross]
     missed = [o for o in outcomes if not o.met]
     if missed:
         print("Missed: " + "; ".join(f"{o.name} = {o.value:.2f}x" for o in missed))
     if gross:
         print("Gross regressions: " + "; ".join(f"{o.name} = {o.value:.2f}x" for o in gross))
-    if args.check:
+    if check:
         print("check: " + ("FAILED" if gross else "passed (no gross regression)"))
         return 1 if gross else 0
     return 0
