@@ -31,7 +31,7 @@ class Config:
     @classmethod
     def make(cls, quick: bool) -> Config:
         if quick:
-            return cls(quick=True, repeats=61, batch_ns=3_000_000)
+            return cls(quick=True, repeats=61, batch_ns=5_000_000)
         return cls(quick=False, repeats=61, batch_ns=6_000_000)
 
 
