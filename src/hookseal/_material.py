@@ -23,6 +23,7 @@ __all__ = ["Digester", "Ed25519Material", "HmacMaterial", "KeyMaterial"]
 _BLOCK = 64
 _IPAD = bytes(x ^ 0x36 for x in range(256))
 _OPAD = bytes(x ^ 0x5C for x in range(256))
+_compare = hmac.compare_digest
 
 
 class Digester(Protocol):
@@ -74,8 +75,18 @@ class HmacMaterial:
     ) -> bool:
         if not hmac_sigs:
             return False
-        expected = self.digest(prefix, body)
-        return any(hmac.compare_digest(expected, presented) for presented in hmac_sigs)
+        # digest() inlined and a plain loop instead of any(<genexpr>): this is the hot path.
+        inner = self._inner.copy()
+        if prefix:
+            inner.update(prefix)
+        inner.update(body)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        expected = outer.digest()
+        for presented in hmac_sigs:  # noqa: SIM110 - a generator per request costs ~0.3 us
+            if _compare(expected, presented):
+                return True
+        return False
 
     def start(self, prefix: bytes) -> Digester:
         return _HmacDigester(self._inner.copy(), self._outer, prefix)

@@ -32,15 +32,55 @@ def read_header(headers: HeadersLike, name: str, spelling: str) -> str | None:
     return _from_pairs(headers, (name,))[0]
 
 
-def read_headers(headers: HeadersLike, names: tuple[str, ...]) -> list[str | None]:
+def read_headers(
+    headers: HeadersLike, names: tuple[str, ...], spellings: tuple[str, ...] | None = None
+) -> list[str | None]:
     """Return the value of each lower-case name in ``names`` (or None), as stripped ASCII text.
 
-    In a pair list a name that appears twice is refused: two different signature or timestamp
-    headers leave no honest way to pick one.
+    ``spellings`` (the names as usually written) are tried first in a plain dict. In a pair
+    list a name that appears twice is refused: two different signature or timestamp headers
+    leave no honest way to pick one.
     """
+    if type(headers) is dict:
+        return _from_dict(headers, names, names if spellings is None else spellings)
     if isinstance(headers, Mapping):
         return [_from_mapping(headers, name, name) for name in names]
     return _from_pairs(headers, names)
+
+
+def _from_dict(
+    headers: dict[str, str] | dict[str, bytes], names: tuple[str, ...], spellings: tuple[str, ...]
+) -> list[str | None]:
+    """A plain dict where every header is present in its usual spelling as ASCII text (the
+    common case, kept short); anything else goes the careful way, :func:`_from_dict_scan`."""
+    texts: list[str | None] = []
+    for spelling in spellings:
+        value = headers.get(spelling)
+        if type(value) is str and value.isascii() and len(value) <= MAX_HEADER_LENGTH:
+            texts.append(value.strip(" \t"))
+        else:
+            return _from_dict_scan(headers, names, spellings)
+    return texts
+
+
+def _from_dict_scan(
+    headers: dict[str, str] | dict[str, bytes], names: tuple[str, ...], spellings: tuple[str, ...]
+) -> list[str | None]:
+    """The usual spelling, then the lower-case name, then one case-blind pass for the rest."""
+    values: list[object] = []
+    for name, spelling in zip(names, spellings, strict=True):
+        value = headers.get(spelling)
+        if value is None and spelling != name:
+            value = headers.get(name)
+        values.append(value)
+    if any(v is None for v in values):  # case-sensitive dict: one pass finds other spellings
+        for key, candidate in headers.items():
+            if isinstance(key, (str, bytes)):
+                lowered = _lower(key)
+                for i, name in enumerate(names):
+                    if values[i] is None and lowered == name:
+                        values[i] = candidate
+    return [None if v is None else _text(v, names[i]) for i, v in enumerate(values)]
 
 
 def _from_mapping(

@@ -64,6 +64,9 @@ class Verified(NamedTuple):
     replay_key: str | None = None
 
 
+_new_tuple = tuple.__new__
+
+
 class Verifier:
     """Verifies requests for one scheme against a set of secrets; reuse it across requests.
 
@@ -135,6 +138,11 @@ class Verifier:
                 secret = self._find(fresh, presented, body, moment)
             if secret is None:
                 raise self._mismatch()
+        if self.replay_guard is None and self._static:  # _accept() inlined: the common case
+            return _new_tuple(
+                Verified,
+                (secret.id, self.scheme.name, presented.timestamp, presented.message_id, None),
+            )
         if self.replay_guard is None:
             return self._accept(secret, presented, None)
         key = self._replay_key(presented, (body,))
@@ -210,7 +218,7 @@ class Verifier:
             )
         if self.max_body_size is not None and len(body) > self.max_body_size:
             raise PayloadTooLarge()
-        moment = self._moment(now)
+        moment = self._clock() if now is None else self._moment(now)
         presented = self.scheme.parse(headers)
         stamp = presented.timestamp
         if stamp is not None:
@@ -236,12 +244,22 @@ class Verifier:
     def _find(
         self, secret_set: SecretSet, presented: Presented, body: Body, moment: float
     ) -> Secret | None:
-        candidates = self.candidates(secret_set, moment)
+        candidates = secret_set.candidates(moment, self.leeway)
+        if not candidates:
+            raise NoActiveSecret()
         preferred = self._preferred
         if preferred is not None:
             for secret in candidates:
-                if secret is preferred:
-                    if self._matches(secret, presented, body):
+                if secret is preferred:  # still a candidate now (an expired one never is)
+                    material = secret._material.get(self.scheme.material_kind)
+                    if material is None:
+                        material = self.material(secret)
+                    if material is not None and material.matches(
+                        presented.prefix,
+                        body,
+                        presented.hmac_signatures,
+                        presented.ed25519_signatures,
+                    ):
                         return secret
                     break
         for secret in candidates:
@@ -292,8 +310,10 @@ class Verifier:
     def _accept(self, secret: Secret, presented: Presented, replay_key: str | None) -> Verified:
         if not self._static:
             self.provider.record_match(secret)
-        return Verified(
-            secret.id, self.scheme.name, presented.timestamp, presented.message_id, replay_key
+        # tuple.__new__ directly: what Verified(...) does, minus its Python-level __new__.
+        return _new_tuple(
+            Verified,
+            (secret.id, self.scheme.name, presented.timestamp, presented.message_id, replay_key),
         )
 
 

@@ -16,6 +16,7 @@ __all__ = ["Slack"]
 _SIGNATURE = "X-Slack-Signature"
 _TIMESTAMP = "X-Slack-Request-Timestamp"
 _LOOKUP = (_SIGNATURE.lower(), _TIMESTAMP.lower())
+_SPELLINGS = (_SIGNATURE, _TIMESTAMP)
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Slack(Scheme):
         return (_SIGNATURE, _TIMESTAMP)
 
     def parse(self, headers: HeadersLike) -> Presented:
-        signature, stamp = read_headers(headers, _LOOKUP)
+        signature, stamp = read_headers(headers, _LOOKUP, _SPELLINGS)
         signature = require(signature, _SIGNATURE)
         stamp = require(stamp, _TIMESTAMP, timestamp=True)
         timestamp = parse_timestamp(stamp, _TIMESTAMP)
@@ -39,7 +40,7 @@ class Slack(Scheme):
                 f"the {_SIGNATURE} header must start with 'v0='", header=_SIGNATURE
             )
         digest = decode_hex_digest(signature[3:], _SIGNATURE)
-        return Presented(b"v0:" + stamp.encode() + b":", (digest,), timestamp=timestamp)
+        return Presented(f"v0:{stamp}:".encode(), (digest,), (), timestamp)
 
     def sign(
         self,

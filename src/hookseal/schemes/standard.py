@@ -30,7 +30,8 @@ from ._base import MAX_SIGNATURES, Presented, Scheme, decode_base64, parse_times
 __all__ = ["StandardWebhooks"]
 
 _ID, _TIMESTAMP, _SIGNATURE = "webhook-id", "webhook-timestamp", "webhook-signature"
-_LOOKUP = (_ID, _TIMESTAMP, _SIGNATURE, "svix-id", "svix-timestamp", "svix-signature")
+_WEBHOOK = (_ID, _TIMESTAMP, _SIGNATURE)
+_SVIX = ("svix-id", "svix-timestamp", "svix-signature")
 _MAX_ID_LENGTH = 256
 
 
@@ -47,15 +48,11 @@ class StandardWebhooks(Scheme):
         return (_SIGNATURE, _ID, _TIMESTAMP)
 
     def parse(self, headers: HeadersLike) -> Presented:
-        wid, stamp, signature, svix_id, svix_stamp, svix_signature = read_headers(headers, _LOOKUP)
-        family = "webhook" if signature is not None else "svix"
-        if signature is None:
-            wid, stamp, signature = svix_id, svix_stamp, svix_signature
-        sig_header, id_header, ts_header = (
-            f"{family}-signature",
-            f"{family}-id",
-            f"{family}-timestamp",
-        )
+        wid, stamp, signature = read_headers(headers, _WEBHOOK)
+        id_header, ts_header, sig_header = _WEBHOOK
+        if signature is None:  # only then are the svix- names read (and checked)
+            wid, stamp, signature = read_headers(headers, _SVIX)
+            id_header, ts_header, sig_header = _SVIX
         signature = require(signature, sig_header)
         if not wid:
             raise MissingMessageId(f"the {id_header} header is missing", header=id_header)
@@ -65,7 +62,7 @@ class StandardWebhooks(Scheme):
         timestamp = parse_timestamp(stamp, ts_header)
         hmacs, eds = _signatures(signature, sig_header)
         prefix = f"{wid}.{stamp}.".encode("ascii")
-        return Presented(prefix, hmacs, eds, timestamp=timestamp, message_id=wid)
+        return Presented(prefix, hmacs, eds, timestamp, wid)
 
     def derive(self, secret: Secret) -> KeyMaterial:
         raw = secret.reveal()

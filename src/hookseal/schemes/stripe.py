@@ -59,7 +59,7 @@ class Stripe(Scheme):
         timestamp = parse_timestamp(stamp, _HEADER)
         if not digests:
             raise MissingSignature(f"the {_HEADER} header has no v1 signature", header=_HEADER)
-        return Presented(stamp.encode() + b".", tuple(digests), timestamp=timestamp)
+        return Presented(f"{stamp}.".encode(), tuple(digests), (), timestamp)
 
     def sign(
         self,

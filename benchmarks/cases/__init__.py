@@ -1,0 +1,48 @@
+"""Benchmark cases, one module per subject, run in the order of :data:`CASE_MODULES`.
+
+A case module provides three functions (see :class:`CaseModule`):
+
+- ``measure(config) -> list[Row]``: time its groups with :func:`benchmarks.timing.measure`
+  (contenders interleaved, ratios to a reference timed in the same group);
+- ``tables(rows) -> list[str]``: markdown tables of its own rows;
+- ``targets(rows) -> list[Outcome]``: its targets, met or missed, and whether a value is a
+  gross regression (what ``--check`` fails on).
+
+Extension point: the middleware, keyring and memory benchmarks are added as
+``asgi.py``, ``wsgi.py``, ``keyring.py`` and ``memory.py`` next to these and listed in
+:data:`CASE_MODULES`; nothing else in the harness needs to change.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from typing import Protocol
+
+from ..model import Config, Outcome, Row
+
+__all__ = ["CASE_MODULES", "CaseModule", "load"]
+
+CASE_MODULES: tuple[str, ...] = ("verify", "peers")
+"""Module names under ``benchmarks.cases``; add ``asgi``, ``wsgi``, ``keyring``, ``memory``."""
+
+
+class CaseModule(Protocol):
+    """What the runner needs from a case module."""
+
+    TITLE: str
+
+    def measure(self, config: Config) -> list[Row]: ...
+
+    def tables(self, rows: Sequence[Row]) -> list[str]: ...
+
+    def targets(self, rows: Sequence[Row]) -> list[Outcome]: ...
+
+
+def load(names: Sequence[str] = CASE_MODULES) -> list[CaseModule]:
+    """Import the named case modules (``--only`` picks a subset)."""
+    modules: list[CaseModule] = []
+    for name in names:
+        module = importlib.import_module(f"{__name__}.{name}")
+        modules.append(module)  # type: ignore[arg-type]
+    return modules

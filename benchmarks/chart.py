@@ -1,0 +1,128 @@
+"""The README picture: ``python -m benchmarks.chart [--json PATH] [--out PATH]``.
+
+Reads the JSON that ``python -m benchmarks`` wrote and draws one panel per subject. Today that
+is verify() time per library and scheme at 1 KiB; the middleware overhead panel is added by
+appending a function to :data:`PANELS` (it receives the axes and the JSON document).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+
+__all__ = ["PANELS", "main", "render", "verify_panel"]
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZE = 1024
+SCHEMES = ("signature", "github", "shopify", "stripe", "slack", "standard")
+PEERS = {"standard": ("standardwebhooks", "svix"), "stripe": ("stripe",), "slack": ("slack_sdk",)}
+COLOURS = {"hookseal": "#2a7ab9", "floor": "#b9b9b9", "peer": "#e0823d"}
+
+Document = dict[str, Any]
+Panel = Callable[[Axes, Document], None]
+
+
+def _row(doc: Document, group: str, contender: str, **params: object) -> dict[str, Any] | None:
+    for row in doc["rows"]:
+        same = row["group"] == group and row["contender"] == contender
+        if same and all(row["params"].get(k) == v for k, v in params.items()):
+            return dict(row)
+    return None
+
+
+def _microseconds(doc: Document, scheme: str, contender: str) -> float | None:
+    """Time per call, anchored on the pre-keyed floor's median and scaled by same-run ratios.
+
+    Ratios are medians of per-repetition ratios, so they resist a busy machine better than
+    each contender's own median; the peers are scaled through hookseal's verify() in their group.
+    """
+    floor = _row(doc, "verify", "floor: pre-keyed", scheme=scheme, size=SIZE)
+    if floor is None:
+        return None
+    if contender in ("verify()", "floor: pre-keyed"):
+        row = _row(doc, "verify", contender, scheme=scheme, size=SIZE)
+        return None if row is None else float(floor["ns"]) * row["ratio"] / 1000
+    ours = _row(doc, "verify", "verify()", scheme=scheme, size=SIZE)
+    peer = _row(doc, "peers", contender, scheme=scheme, size=SIZE)
+    if ours is None or peer is None:
+        return None
+    return float(floor["ns"]) * ours["ratio"] * peer["ratio"] / 1000
+
+
+def verify_panel(ax: Axes, doc: Document) -> None:
+    """Horizontal bars: hookseal verify(), the pre-keyed floor and each peer, per scheme."""
+    labels: list[str] = []
+    values: list[float] = []
+    colours: list[str] = []
+    for scheme in SCHEMES:
+        bars = [
+            (f"{scheme}: hookseal verify()", "verify()", "hookseal"),
+            (f"{scheme}: pre-keyed HMAC floor", "floor: pre-keyed", "floor"),
+        ]
+        bars += [(f"{scheme}: {peer}", peer, "peer") for peer in PEERS.get(scheme, ())]
+        for label, contender, kind in bars:
+            us = _microseconds(doc, scheme, contender)
+            if us is not None:
+                labels.append(label)
+                values.append(us)
+                colours.append(COLOURS[kind])
+    positions = list(range(len(labels)))[::-1]
+    ax.barh(positions, values, color=colours)
+    ax.set_yticks(positions, labels, fontsize=8)
+    for y, value in zip(positions, values, strict=True):
+        ax.text(value, y, f" {value:.1f}", va="center", fontsize=7)
+    ax.set_xlabel("µs per verification, 1 KiB body, one secret (lower is better)")
+    ax.set_title("verify() per library and scheme", fontsize=10)
+    ax.set_xlim(0, max(values, default=1) * 1.15)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in COLOURS.values()]
+    ax.legend(
+        handles, ["hookseal", "HMAC floor", "provider library"], fontsize=8, loc="upper right"
+    )
+
+
+PANELS: list[Panel] = [verify_panel]
+"""One subplot each, top to bottom; the middleware overhead panel gets appended here."""
+
+
+def render(doc: Document, out: Path, panels: Sequence[Panel] = PANELS) -> None:
+    """Draw ``panels`` from ``doc`` into the PNG ``out``."""
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 6 * len(panels)), squeeze=False)
+    for ax, panel in zip(axes[:, 0], panels, strict=True):
+        panel(ax, doc)
+    info = doc["machine"]
+    fig.text(
+        0.01,
+        0.005,
+        f"{doc['mode']} run, {info['cpu']}, {info['cpus']} CPUs, Python {info['python']}; "
+        "µs = pre-keyed floor median x same-run ratios (python -m benchmarks)",
+        fontsize=7,
+        color="#555555",
+    )
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Read the results JSON, write the PNG."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.chart")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.png")
+    args = parser.parse_args(argv)
+    render(json.loads(args.json.read_text(encoding="utf-8")), args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""Interleaved timing: the contenders of a group alternate within one run, medians per call.
+
+Each repetition times one batch of every contender in turn (the order rotates per repetition
+so none always runs first, right after another's cache misses), with the garbage collector
+off during the batch. A batch is sized once, after a warm-up, to last about ``batch_ns``.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["Contender", "measure"]
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One thing to time: ``call`` does one operation; ``name`` labels it in the tables."""
+
+    name: str
+    call: Callable[[], object]
+
+
+def _batch(call: Callable[[], object], loops: int) -> int:
+    """Nanoseconds for ``loops`` calls, with the garbage collector off."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        start = time.perf_counter_ns()
+        for _ in range(loops):
+            call()
+        return time.perf_counter_ns() - start
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _loops_for(call: Callable[[], object], batch_ns: int) -> int:
+    """How many calls make a batch of about ``batch_ns`` (measured after a warm-up)."""
+    loops = 1
+    while True:
+        spent = _batch(call, loops)
+        if spent >= batch_ns // 4 or loops >= 1 << 22:
+            return max(1, int(loops * batch_ns / max(spent, 1)))
+        loops *= 4
+
+
+def measure(
+    contenders: Sequence[Contender], repeats: int, batch_ns: int, reference: str
+) -> dict[str, tuple[float, float]]:
+    """``(median ns per call, ratio to reference)`` for each contender, timed interleaved.
+
+    The ratio is the median of per-repetition ratios: within one repetition the contenders
+    ran back to back, so a slow spell of the machine (other jobs on a shared host) cancels out
+    instead of landing on whichever contender it happened to hit.
+    """
+    for contender in contenders:  # warm up: caches, lazily built state, branch predictors
+        _batch(contender.call, 3)
+    loops = {c.name: _loops_for(c.call, batch_ns) for c in contenders}
+    samples: dict[str, list[float]] = {c.name: [] for c in contenders}
+    count = len(contenders)
+    for r in range(repeats):
+        for i in range(count):
+            contender = contenders[(i + r) % count]
+            n = loops[contender.name]
+            samples[contender.name].append(_batch(contender.call, n) / n)
+    base = samples[reference]
+    return {
+        name: (
+            statistics.median(values),
+            statistics.median(v / b for v, b in zip(values, base, strict=True)),
+        )
+        for name, values in samples.items()
+    }
