@@ -76,6 +76,7 @@ class Verifier:
 
     __slots__ = (
         "_clock",
+        "_fixed",
         "_preferred",
         "_static",
         "leeway",
@@ -114,11 +115,14 @@ class Verifier:
         self._clock: Clock = wall_clock if clock is None else clock
         self._preferred: Secret | None = None
         self._static = isinstance(self.provider, SecretSet)
+        self._fixed: tuple[Secret, ...] | None = None
         if isinstance(self.provider, SecretSet):
             if not self.provider:
                 raise ConfigurationError("no secrets given")
             for secret in self.provider:  # fail at start-up, not on the first request
                 self.scheme.material(secret)
+            if not self.provider._bounded:  # no windows: the candidates never change
+                self._fixed = self.provider._secrets
 
     def __repr__(self) -> str:
         return (
@@ -131,7 +135,21 @@ class Verifier:
     def verify(self, body: Body, headers: HeadersLike, *, now: Instant | None = None) -> Verified:
         """Verify ``body`` (the raw bytes as received) against ``headers``; raise if it fails."""
         moment, presented = self._prepare(body, headers, now)
-        secret = self._find(self.provider.secret_set(), presented, body, moment)
+        preferred = self._preferred
+        if preferred is not None and self._fixed is not None:
+            # Static secrets without windows: the preferred one is always a candidate and its
+            # material was derived at construction. Forged traffic still costs N HMACs, not N+1.
+            material = preferred._material.get(self.scheme.material_kind) or self.material(
+                preferred
+            )
+            if material is not None and material.matches(
+                presented.prefix, body, presented.hmac_signatures, presented.ed25519_signatures
+            ):
+                secret: Secret | None = preferred
+            else:
+                secret = self._find_among(self._fixed, presented, body, skip=preferred)
+        else:
+            secret = self._find(self.provider.secret_set(), presented, body, moment)
         if secret is None:
             fresh = self.provider.refresh_after_mismatch()
             if fresh is not None:
@@ -262,8 +280,19 @@ class Verifier:
                     ):
                         return secret
                     break
+        return self._find_among(candidates, presented, body, skip=preferred)
+
+    def _find_among(
+        self,
+        candidates: tuple[Secret, ...],
+        presented: Presented,
+        body: Body,
+        *,
+        skip: Secret | None,
+    ) -> Secret | None:
+        """Try every candidate but ``skip`` (already tried); remember the one that matches."""
         for secret in candidates:
-            if secret is not preferred and self._matches(secret, presented, body):
+            if secret is not skip and self._matches(secret, presented, body):
                 self._preferred = secret
                 return secret
         return None

@@ -117,6 +117,15 @@ def parse_timestamp(text: str, header: str) -> int:
     raise MalformedTimestamp(header=header)
 
 
+def hex_digest_or_none(token: str) -> bytes | None:
+    """64 hex digits as 32 bytes, or None (the fast paths fall back to the careful one)."""
+    try:
+        raw = bytes.fromhex(token)
+    except ValueError:
+        return None
+    return raw if len(raw) == 32 and len(token) == 64 else None
+
+
 def decode_hex_digest(token: str, header: str) -> bytes:
     """64 hex digits to 32 bytes, or MalformedSignature."""
     if len(token) == 64:

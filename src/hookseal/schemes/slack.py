@@ -9,7 +9,15 @@ from typing import ClassVar
 from .._material import KeyMaterial
 from ..errors import MalformedSignature
 from ..headers import HeadersLike, read_headers
-from ._base import Presented, Scheme, decode_hex_digest, parse_timestamp, require
+from ._base import (
+    MAX_TIMESTAMP_DIGITS,
+    Presented,
+    Scheme,
+    decode_hex_digest,
+    hex_digest_or_none,
+    parse_timestamp,
+    require,
+)
 
 __all__ = ["Slack"]
 
@@ -31,6 +39,23 @@ class Slack(Scheme):
         return (_SIGNATURE, _TIMESTAMP)
 
     def parse(self, headers: HeadersLike) -> Presented:
+        if type(headers) is dict:  # the usual shape, in the usual spelling: a short path
+            signature, stamp = headers.get(_SIGNATURE), headers.get(_TIMESTAMP)
+            if (
+                type(signature) is str
+                and type(stamp) is str
+                and len(signature) == 67
+                and signature.startswith("v0=")
+                and 0 < len(stamp) <= MAX_TIMESTAMP_DIGITS
+                and stamp.isascii()
+                and stamp.isdigit()
+            ):
+                digest = hex_digest_or_none(signature[3:])
+                if digest is not None:
+                    return Presented(f"v0:{stamp}:".encode(), (digest,), (), int(stamp))
+        return self._parse(headers)  # everything else, checked the careful way
+
+    def _parse(self, headers: HeadersLike) -> Presented:
         signature, stamp = read_headers(headers, _LOOKUP, _SPELLINGS)
         signature = require(signature, _SIGNATURE)
         stamp = require(stamp, _TIMESTAMP, timestamp=True)

@@ -14,7 +14,16 @@ from typing import ClassVar
 from .._material import KeyMaterial
 from ..errors import MalformedSignature, MalformedTimestamp, MissingSignature, MissingTimestamp
 from ..headers import HeadersLike, read_header
-from ._base import MAX_SIGNATURES, Presented, Scheme, decode_hex_digest, parse_timestamp, require
+from ._base import (
+    MAX_SIGNATURES,
+    MAX_TIMESTAMP_DIGITS,
+    Presented,
+    Scheme,
+    decode_hex_digest,
+    hex_digest_or_none,
+    parse_timestamp,
+    require,
+)
 
 __all__ = ["Stripe"]
 
@@ -34,6 +43,23 @@ class Stripe(Scheme):
         return (_HEADER,)
 
     def parse(self, headers: HeadersLike) -> Presented:
+        if type(headers) is dict:  # the usual "t=<digits>,v1=<hex>" in the usual spelling
+            value = headers.get(_HEADER)
+            if type(value) is str and value.startswith("t="):
+                stamp, sep, rest = value[2:].partition(",v1=")
+                if (
+                    sep
+                    and len(rest) == 64
+                    and 0 < len(stamp) <= MAX_TIMESTAMP_DIGITS
+                    and stamp.isascii()
+                    and stamp.isdigit()
+                ):
+                    digest = hex_digest_or_none(rest)
+                    if digest is not None:
+                        return Presented(f"{stamp}.".encode(), (digest,), (), int(stamp))
+        return self._parse(headers)  # several signatures, other spellings: the careful way
+
+    def _parse(self, headers: HeadersLike) -> Presented:
         value = require(read_header(headers, _LOOKUP[0], _HEADER), _HEADER)
         items = value.split(",")
         if len(items) > MAX_SIGNATURES + 4:
