@@ -478,7 +478,7 @@ def _verifier_for(
     replay_guard: ReplayGuard | None,
 ) -> Verifier:
     """Reuse a Verifier (and its pre-keyed secrets) across calls with the same arguments."""
-    key = (type(secrets), secrets, scheme, tolerance, leeway, replay_guard)
+    key = (secrets, scheme, tolerance, leeway, replay_guard)
     try:
         found = _VERIFIERS.get(key)  # a dict read is atomic: no lock on the hot path
     except TypeError:  # a list of secrets: nothing to key a cache on
@@ -511,9 +511,13 @@ def verify(
 
     Returns :class:`Verified` or raises a :class:`~hookseal.errors.VerificationError`.
     """
-    return _verifier_for(secrets, scheme, tolerance, leeway, replay_guard).verify(
-        body, headers, now=now
-    )
+    try:  # the cached verifier, looked up here to spare a call on the hot path
+        found = _VERIFIERS.get((secrets, scheme, tolerance, leeway, replay_guard))
+    except TypeError:  # unhashable secrets (a list): _verifier_for builds one
+        found = None
+    if found is None:
+        found = _verifier_for(secrets, scheme, tolerance, leeway, replay_guard)
+    return found.verify(body, headers, now=now)
 
 
 def sign(

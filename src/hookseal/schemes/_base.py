@@ -126,6 +126,15 @@ def hex_digest_or_none(token: str) -> bytes | None:
     return raw if len(raw) == 32 and len(token) == 64 else None
 
 
+def base64_digest_or_none(token: str) -> bytes | None:
+    """Strict base64 of 32 bytes, or None (the fast paths fall back to the careful one)."""
+    try:
+        raw = _strict_b64decode(token)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) == 32 else None
+
+
 def decode_hex_digest(token: str, header: str) -> bytes:
     """64 hex digits to 32 bytes, or MalformedSignature."""
     if len(token) == 64:

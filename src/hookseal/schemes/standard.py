@@ -25,7 +25,16 @@ from ..errors import (
 )
 from ..headers import HeadersLike, read_headers
 from ..secrets import Secret
-from ._base import MAX_SIGNATURES, Presented, Scheme, decode_base64, parse_timestamp, require
+from ._base import (
+    MAX_SIGNATURES,
+    MAX_TIMESTAMP_DIGITS,
+    Presented,
+    Scheme,
+    base64_digest_or_none,
+    decode_base64,
+    parse_timestamp,
+    require,
+)
 
 __all__ = ["StandardWebhooks"]
 
@@ -48,6 +57,30 @@ class StandardWebhooks(Scheme):
         return (_SIGNATURE, _ID, _TIMESTAMP)
 
     def parse(self, headers: HeadersLike) -> Presented:
+        if type(headers) is dict:  # the usual shape: webhook-* names, one v1 signature
+            wid, stamp = headers.get(_ID), headers.get(_TIMESTAMP)
+            signature = headers.get(_SIGNATURE)
+            if (
+                type(signature) is str
+                and type(wid) is str
+                and type(stamp) is str
+                and len(signature) == 47
+                and signature.startswith("v1,")
+                and 0 < len(wid) <= _MAX_ID_LENGTH
+                and wid.isascii()
+                and wid.isprintable()
+                and " " not in wid
+                and 0 < len(stamp) <= MAX_TIMESTAMP_DIGITS
+                and stamp.isascii()
+                and stamp.isdigit()
+            ):
+                digest = base64_digest_or_none(signature[3:])
+                if digest is not None:
+                    prefix = f"{wid}.{stamp}.".encode("ascii")
+                    return Presented(prefix, (digest,), (), int(stamp), wid)
+        return self._parse(headers)  # svix- names, several signatures, v1a: the careful way
+
+    def _parse(self, headers: HeadersLike) -> Presented:
         wid, stamp, signature = read_headers(headers, _WEBHOOK)
         id_header, ts_header, sig_header = _WEBHOOK
         if signature is None:  # only then are the svix- names read (and checked)
