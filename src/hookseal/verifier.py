@@ -128,10 +128,11 @@ class Verifier:
     def verify(self, body: Body, headers: HeadersLike, *, now: Instant | None = None) -> Verified:
         """Verify ``body`` (the raw bytes as received) against ``headers``; raise if it fails."""
         moment, presented = self._prepare(body, headers, now)
-        secret = self._find(self.provider.secret_set(), presented, body, moment)
+        tried = self.provider.secret_set()
+        secret = self._find(tried, presented, body, moment)
         if secret is None:
             fresh = self.provider.refresh_after_mismatch()
-            if fresh is not None:
+            if fresh is not None and fresh is not tried:  # the same set cannot match now
                 secret = self._find(fresh, presented, body, moment)
             if secret is None:
                 raise self._mismatch()
@@ -147,10 +148,11 @@ class Verifier:
     ) -> Verified:
         """:meth:`verify` for asyncio code: a refreshing keyring is awaited, never blocked on."""
         moment, presented = self._prepare(body, headers, now)
-        secret = self._find(await self.provider.asecret_set(), presented, body, moment)
+        tried = await self.provider.asecret_set()
+        secret = self._find(tried, presented, body, moment)
         if secret is None:
             fresh = await self.provider.arefresh_after_mismatch()
-            if fresh is not None:
+            if fresh is not None and fresh is not tried:
                 secret = self._find(fresh, presented, body, moment)
             if secret is None:
                 raise self._mismatch()
@@ -357,7 +359,7 @@ class PendingVerification:
         secret = self._decide(self._secrets, first_pass=True)
         if secret is None:
             fresh = verifier.provider.refresh_after_mismatch()
-            if fresh is not None:
+            if fresh is not None and fresh is not self._secrets:
                 secret = self._decide(fresh, first_pass=False)
             if secret is None:
                 raise verifier._mismatch()
@@ -375,7 +377,7 @@ class PendingVerification:
         secret = self._decide(self._secrets, first_pass=True)
         if secret is None:
             fresh = await verifier.provider.arefresh_after_mismatch()
-            if fresh is not None:
+            if fresh is not None and fresh is not self._secrets:
                 secret = self._decide(fresh, first_pass=False)
             if secret is None:
                 raise verifier._mismatch()
