@@ -8,7 +8,6 @@ import asyncio
 import hashlib
 import importlib.util
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.testclient import TestClient
 
+from _uvicorn_server import uvicorn_server
 from hookseal import Secret
 from hookseal.testing import forged_request, signed_request
 
@@ -50,26 +49,8 @@ class Served:
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
     app = load_example("fastapi_app.py").create_app([SECRET, OLD_SECRET])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_keep_alive=5)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(500):  # bounded: at most ~10 s for start-up
-        if server.started:
-            break
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    try:
+    with uvicorn_server(app) as port:
         yield Served(app, port)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
-        assert not thread.is_alive(), "uvicorn did not stop"
 
 
 @pytest.fixture

@@ -457,13 +457,119 @@ def test_a_newly_rotated_secret_is_accepted_on_its_first_request(
     assert keyring.stats().matches_by_secret_id == {"k2": 1}
 
 
-def test_mismatch_refresh_returns_none_within_cooldown_or_on_failure(
+class FirstReadSource(CountingSource):
+    """Reads its answer when the fetch starts, then waits: a fetch that predates a rotation."""
+
+    def fetch(self) -> Fetched:
+        with self._lock:
+            self.calls += 1
+        answer = self._answer()
+        if self.gate is not None:
+            self.gate.wait(10)
+        return answer
+
+
+def test_a_mismatch_within_the_cooldown_joins_the_fetch_in_the_air(
+    make: Callable[..., Keyring],
+) -> None:
+    """Two deliveries on the new secret at once: the second one's mismatch comes while the
+    first one's refresh is still fetching; it must wait for that fetch, not be refused."""
+    source = CountingSource(K1)
+    keyring = make(source, cooldown=60).start()
+    source.secrets = SecretSet([K2, K1])
+    source.gate = threading.Event()
+    results: dict[str, SecretSet | None] = {}
+
+    def refresh(name: str) -> None:
+        results[name] = keyring.refresh_after_mismatch()
+
+    first = threading.Thread(target=refresh, args=("first",))
+    first.start()
+    pause = threading.Event()  # never set: a bounded sleep
+    for _ in range(1000):  # at most ~10 s, until the first refresh's fetch has started
+        if source.calls == 2:
+            break
+        pause.wait(0.01)
+    assert source.calls == 2
+    second = threading.Thread(target=refresh, args=("second",))
+    second.start()
+    source.gate.set()
+    first.join(10)
+    second.join(10)
+    for name in ("first", "second"):
+        found = results[name]
+        assert found is not None, name
+        assert found.ids == ("k2", "k1"), name
+    assert source.calls == 2  # no extra fetch for the second mismatch
+    assert keyring.stats().mismatch_refreshes == 1
+
+
+def test_a_delivery_that_straddled_a_refresh_is_rechecked_against_it(
+    make: Callable[..., Keyring], wall: Clock
+) -> None:
+    """A streamed delivery began on the old set; another delivery's refresh landed the new
+    set before it finished: it is checked again against the new set, within the cooldown."""
+    source = CountingSource(K1)
+    keyring = make(source, cooldown=60).start()
+    verifier = Verifier(keyring, clock=wall)
+    body, headers = signed_request({"a": 1}, K2, now=wall.now)
+    pending = verifier.begin(headers)  # snapshot: k1 only
+    pending.update(body)
+    source.secrets = SecretSet([K2, K1])
+    landed = keyring.refresh_after_mismatch()  # another delivery's refresh
+    assert landed is not None
+    assert landed.ids == ("k2", "k1")
+    assert pending.finish().secret_id == "k2"
+    assert source.calls == 2
+
+
+async def test_async_delivery_that_straddled_a_refresh_is_rechecked(
+    make: Callable[..., Keyring], wall: Clock
+) -> None:
+    source = CountingSource(K1)
+    keyring = await make(source, cooldown=60).astart()
+    verifier = Verifier(keyring, clock=wall)
+    body, headers = signed_request({"a": 1}, K2, now=wall.now)
+    pending = await verifier.abegin(headers)
+    pending.update(body)
+    source.secrets = SecretSet([K2, K1])
+    assert await keyring.arefresh_after_mismatch() is not None
+    assert (await pending.afinish()).secret_id == "k2"
+    assert source.calls == 2
+    await keyring.aclose()
+
+
+def test_a_mismatch_refresh_does_not_settle_for_a_fetch_that_began_before_it(
+    make: Callable[..., Keyring], mono: Clock
+) -> None:
+    """A background refresh read the source before the rotation and is still in the air when
+    a delivery on the new secret misses: the mismatch refresh waits for it, then fetches anew."""
+    source = FirstReadSource(K1)
+    keyring = make(source, refresh_interval=100, cooldown=60).start()
+    source.gate = threading.Event()
+    mono.advance(90)  # past refresh_ahead: serve, and refresh in a thread
+    keyring.secret_set()
+    assert source.calls == 2  # the background fetch has read k1 only and waits
+    source.secrets = SecretSet([K2, K1])  # the operator rotates now
+    results: list[SecretSet | None] = []
+    waiter = threading.Thread(target=lambda: results.append(keyring.refresh_after_mismatch()))
+    waiter.start()
+    source.gate.set()
+    waiter.join(10)
+    (found,) = results
+    assert found is not None
+    assert found.ids == ("k2", "k1")
+    assert source.calls == 3
+
+
+def test_mismatch_refresh_fetches_once_per_cooldown_none_on_failure(
     make: Callable[..., Keyring], mono: Clock
 ) -> None:
     source = CountingSource(K1)
     keyring = make(source, cooldown=60).start()
     assert keyring.refresh_after_mismatch() == SecretSet([K1])
-    assert keyring.refresh_after_mismatch() is None  # within the cooldown
+    # within the cooldown: no fetch, just the very set already served (nothing newer)
+    assert keyring.refresh_after_mismatch() is keyring.secret_set()
     mono.advance(60)
     source.fail = True
     assert keyring.refresh_after_mismatch() is None  # the fetch failed
@@ -478,7 +584,7 @@ async def test_async_mismatch_refresh_respects_cooldown(
     keyring = await make(source, cooldown=60).astart()
     source.secrets = SecretSet([K2])
     assert await keyring.arefresh_after_mismatch() == SecretSet([K2])
-    assert await keyring.arefresh_after_mismatch() is None
+    assert await keyring.arefresh_after_mismatch() is await keyring.asecret_set()
     assert source.calls == 2
     await keyring.aclose()
 
@@ -492,7 +598,7 @@ def test_mismatch_refresh_is_skipped_while_backing_off(
     mono.advance(20)
     keyring.refresh_after_mismatch()  # fails: backoff of 30 s starts
     mono.advance(5)
-    assert keyring.refresh_after_mismatch() is None
+    assert keyring.refresh_after_mismatch() is keyring.secret_set()  # nothing newer, no fetch
     assert source.calls == 2
 
 

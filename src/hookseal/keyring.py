@@ -202,17 +202,38 @@ class Keyring:
         return await self._cold_async()
 
     def refresh_after_mismatch(self) -> SecretSet | None:
-        """Refetch once per cooldown (for the whole keyring); the new set, or None."""
+        """A signature matched no secret: maybe the sender rotated. Once per cooldown (for the
+        whole keyring) fetch anew, with a fetch that starts after the mismatch was seen, and
+        return its set (None if it failed). Within the cooldown, fetch nothing: return the
+        newest set there is, after waiting for a fetch already in the air, so a delivery that
+        straddled a refresh is checked against it. The verifier does not check again when it
+        gets back the very set it tried, so a forged flood costs no more than before."""
         if not self._claim_mismatch():
-            return None
-        flight = self._flight_for_sync()
+            flight = self._flight_in_air()
+            if flight is not None:
+                self._wait_sync(flight, self.fetch_timeout)
+            return self._newest()
+        flight, launch = self._join_or_open(force=False)
+        if flight is not None and launch:
+            self._launch_thread(flight)
+        elif flight is not None:  # began before the mismatch: it may predate the rotation
+            self._wait_sync(flight, self.fetch_timeout)
+            flight = self._flight_for_sync()
         return None if flight is None else self._wait_sync(flight, self.fetch_timeout)
 
     async def arefresh_after_mismatch(self) -> SecretSet | None:
         """:meth:`refresh_after_mismatch` for asyncio code."""
         if not self._claim_mismatch():
-            return None
-        flight = self._flight_for_async()
+            flight = self._flight_in_air()
+            if flight is not None:
+                await self._wait_async(flight, self.fetch_timeout)
+            return self._newest()
+        flight, launch = self._join_or_open(force=False)
+        if flight is not None and launch:
+            self._launch_task(flight)
+        elif flight is not None:  # began before the mismatch: it may predate the rotation
+            await self._wait_async(flight, self.fetch_timeout)
+            flight = self._flight_for_async()
         return None if flight is None else await self._wait_async(flight, self.fetch_timeout)
 
     def record_match(self, secret: Secret) -> None:
@@ -384,6 +405,20 @@ class Keyring:
             self._mismatch_refreshes += 1
         self._emit("mismatch_refresh")
         return True
+
+    def _flight_in_air(self) -> _Flight | None:
+        with self._lock:
+            self._abandon_if_hung(self._monotonic())
+            return self._flight
+
+    def _newest(self) -> SecretSet | None:
+        """The last good set, unless it is older than max_stale (then nothing is served)."""
+        now = self._monotonic()
+        with self._lock:
+            snap = self._last_good
+        if snap is None or now - snap.fetched_at > self.max_stale:
+            return None
+        return snap.secrets
 
     def _start_failed(self, timeout: float) -> NoActiveSecret:
         with self._lock:

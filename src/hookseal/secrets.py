@@ -154,7 +154,8 @@ class SecretProvider(Protocol):
     """Anything that hands the verifier the secret set to use now (a SecretSet, a Keyring).
 
     ``refresh_after_mismatch`` is called when no candidate verified: a provider may fetch anew
-    (behind a cooldown) and return the new set, or return ``None`` when it has nothing newer.
+    (behind a cooldown) and return the new set, or return its newest set, or ``None`` when it
+    has nothing; the verifier checks again only against a set other than the one it tried.
     ``record_match`` tells the provider which secret verified, for metrics.
     """
 

@@ -139,6 +139,7 @@ class Verifier:
         if preferred is not None and self._fixed is not None:
             # Static secrets without windows: the preferred one is always a candidate and its
             # material was derived at construction. Forged traffic still costs N HMACs, not N+1.
+            tried: SecretSet | None = None  # a static set never refreshes (None below)
             material = preferred._material.get(self.scheme.material_kind) or self.material(
                 preferred
             )
@@ -149,10 +150,11 @@ class Verifier:
             else:
                 secret = self._find_among(self._fixed, presented, body, skip=preferred)
         else:
-            secret = self._find(self.provider.secret_set(), presented, body, moment)
+            tried = self.provider.secret_set()
+            secret = self._find(tried, presented, body, moment)
         if secret is None:
             fresh = self.provider.refresh_after_mismatch()
-            if fresh is not None:
+            if fresh is not None and fresh is not tried:  # the same set cannot match now
                 secret = self._find(fresh, presented, body, moment)
             if secret is None:
                 raise self._mismatch()
@@ -173,10 +175,11 @@ class Verifier:
     ) -> Verified:
         """:meth:`verify` for asyncio code: a refreshing keyring is awaited, never blocked on."""
         moment, presented = self._prepare(body, headers, now)
-        secret = self._find(await self.provider.asecret_set(), presented, body, moment)
+        tried = await self.provider.asecret_set()
+        secret = self._find(tried, presented, body, moment)
         if secret is None:
             fresh = await self.provider.arefresh_after_mismatch()
-            if fresh is not None:
+            if fresh is not None and fresh is not tried:
                 secret = self._find(fresh, presented, body, moment)
             if secret is None:
                 raise self._mismatch()
@@ -406,7 +409,7 @@ class PendingVerification:
         secret = self._decide(self._secrets, first_pass=True)
         if secret is None:
             fresh = verifier.provider.refresh_after_mismatch()
-            if fresh is not None:
+            if fresh is not None and fresh is not self._secrets:
                 secret = self._decide(fresh, first_pass=False)
             if secret is None:
                 raise verifier._mismatch()
@@ -424,7 +427,7 @@ class PendingVerification:
         secret = self._decide(self._secrets, first_pass=True)
         if secret is None:
             fresh = await verifier.provider.arefresh_after_mismatch()
-            if fresh is not None:
+            if fresh is not None and fresh is not self._secrets:
                 secret = self._decide(fresh, first_pass=False)
             if secret is None:
                 raise verifier._mismatch()

@@ -10,8 +10,8 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
+from _moto_server import REGION, moto_server, use_fake_credentials
 from hookseal import SignatureMismatch, Verifier
 from hookseal.errors import ConfigurationError
 from hookseal.sources._base import SourceError
@@ -20,28 +20,18 @@ from hookseal.testing import signed_request
 
 OLD = "aws-old-secret-value-111"
 NEW = "aws-new-secret-value-222"
-REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(autouse=True)
 def dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials only: nothing here can reach real AWS."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
+    use_fake_credentials(monkeypatch)
 
 
 @pytest.fixture
