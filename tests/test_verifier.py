@@ -372,6 +372,14 @@ def test_secrets_unusable_for_the_scheme_are_skipped_and_logged(
     assert "bad" in caplog.text
     assert "not base64" not in caplog.text
 
+    # review: forged requests must not each write a warning (an attacker-driven log flood)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="hookseal"):
+        for _ in range(3):
+            with pytest.raises(SignatureMismatch):
+                verifier.verify(body, sign(body, "whsec_AAAA", scheme="standard", now=NOW), now=NOW)
+    assert caplog.text == ""
+
 
 def test_refresh_after_mismatch_is_tried_once() -> None:
     class Refreshing:
