@@ -300,10 +300,18 @@ class Verifier:
         )
 
     def material(self, secret: Secret) -> Any:
-        """The secret's key material for this scheme, or None (logged) if it cannot be used."""
+        """The secret's key material for this scheme, or None (logged once) if it cannot be used.
+
+        An unusable secret is marked on the secret itself, so forged requests neither derive it
+        again nor write a log line each.
+        """
+        unusable = "unusable:" + self.scheme.material_kind
+        if unusable in secret._material:
+            return None
         try:
             return self.scheme.material(secret)
         except ConfigurationError:
+            secret._material[unusable] = True
             logger.warning(
                 "hookseal: secret %s cannot be used with the %s scheme; skipped",
                 secret.id,
