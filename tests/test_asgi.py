@@ -554,3 +554,16 @@ def test_replay_guard_with_starlette_error_response() -> None:
     assert client.post("/webhooks", content=body, headers=headers).status_code == 204
     assert client.post("/webhooks", content=body, headers=headers).status_code == 409
     assert len(calls) == 2
+
+
+# -- review: dot segments the router does not resolve -----------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/webhooks/..", "/webhooks/x/../.."])
+async def test_dot_dot_under_a_guarded_prefix_never_reaches_the_route(path: str) -> None:
+    """uvicorn hands '/webhooks/..' through as sent and Starlette routes it to
+    '/webhooks/{name:path}' with name='..': the middleware must ask for a signature."""
+    app = starlette_app(paths=["/webhooks"])
+    driver = await Driver(chunks_of(b'{"event": "paid"}', [])).run(app, http_scope(path))
+    assert driver.status == 401
+    assert json.loads(driver.body)["code"] == "missing_signature"

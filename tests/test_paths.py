@@ -84,3 +84,34 @@ def test_bad_patterns(bad: object) -> None:
 def test_repr() -> None:
     assert repr(PathMatcher(None)) == "PathMatcher(all)"
     assert "/hooks" in repr(PathMatcher(["/hooks", "=/x"]))
+
+
+# -- review: spellings a router sends to a guarded view ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/hooks/..", "/hooks/%2e%2e", "/hooks/x/../..", "/hooks/%252e%252e", "/hooks/a/%2F.."]
+)
+def test_a_dot_dot_segment_cannot_climb_out_of_a_guarded_prefix(path: str) -> None:
+    """Routers do not resolve '..': Starlette's '/hooks/{name}', Flask's '/hooks/<name>' and
+    Django's 'hooks/<str:name>' all hand '/hooks/..' to the guarded view (name='..'), and
+    uvicorn passes it through as sent. Resolving it away to '/' must not unguard it."""
+    assert PathMatcher("/hooks").matches(path)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path"),
+    [
+        ("/hooks", "/hook\u017f/x"),  # LATIN SMALL LETTER LONG S
+        ("/hooks", "/hoo\u212as/x"),  # KELVIN SIGN
+        ("/invoices", "/\u0131nvoices/x"),  # LATIN SMALL LETTER DOTLESS I
+        ("/invoices", "/\u0130nvoices/x"),  # LATIN CAPITAL LETTER I WITH DOT ABOVE
+    ],
+)
+def test_case_folding_covers_what_a_case_insensitive_router_folds(pattern: str, path: str) -> None:
+    """A router matching case-insensitively with Python's re (Django ``re_path(r"(?i)...")``)
+    routes these non-ASCII spellings to the ASCII route; the guard must fold them the same way."""
+    import re
+
+    assert re.match("(?i)" + re.escape(pattern), path)  # the router sends it to the route
+    assert PathMatcher(pattern).matches(path)

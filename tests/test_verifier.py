@@ -372,6 +372,14 @@ def test_secrets_unusable_for_the_scheme_are_skipped_and_logged(
     assert "bad" in caplog.text
     assert "not base64" not in caplog.text
 
+    # review: forged requests must not each write a warning (an attacker-driven log flood)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="hookseal"):
+        for _ in range(3):
+            with pytest.raises(SignatureMismatch):
+                verifier.verify(body, sign(body, "whsec_AAAA", scheme="standard", now=NOW), now=NOW)
+    assert caplog.text == ""
+
 
 def test_refresh_after_mismatch_is_tried_once() -> None:
     class Refreshing:
@@ -613,3 +621,41 @@ def test_module_verify_reuses_verifiers_and_still_sees_new_arguments() -> None:
     with pytest.raises(SignatureMismatch):
         verify(body, sign(body, "one"), "two")
     assert verify(body, sign(body, "one"), ["two", "one"]).secret_id == Secret("one").id
+
+
+# -- review: inputs that switched a check off ------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", TIMED)
+@pytest.mark.parametrize("broken", [float("nan"), float("inf"), float("-inf")])
+def test_a_clock_that_returns_nonsense_never_switches_the_timestamp_check_off(
+    scheme: str, broken: float
+) -> None:
+    """NaN compares false both ways, so 'skew > tolerance' never fired and a delivery signed
+    years ago verified. A broken clock is a set-up mistake: refuse, never accept."""
+    secret = WHSEC if scheme == "standard" else "s"
+    headers = sign(b"x", secret, scheme=scheme, now=1_000)  # 1970: stale by any real clock
+    verifier = Verifier(secret, scheme=scheme, clock=lambda: broken)
+    with pytest.raises(ConfigurationError, match="clock"):
+        verifier.verify(b"x", headers)
+    with pytest.raises(ConfigurationError, match="clock"):
+        verifier.begin(headers)
+
+
+def test_a_non_contiguous_memoryview_is_a_configuration_error_not_a_buffer_error() -> None:
+    body = memoryview(b"abcdef")[::2]
+    headers = sign(b"ace", "s")
+    with pytest.raises(ConfigurationError, match="contiguous"):
+        verify(body, headers, "s")
+
+
+def test_max_body_size_counts_bytes_of_a_memoryview_not_its_items() -> None:
+    """len() of a memoryview cast to 8-byte items is an eighth of its size in bytes."""
+    raw = b"x" * 64
+    headers = sign(raw, "s")
+    verifier = Verifier("s", max_body_size=10)
+    with pytest.raises(PayloadTooLarge):
+        verifier.verify(memoryview(raw).cast("Q"), headers)
+    pending = verifier.begin(headers)
+    with pytest.raises(PayloadTooLarge):
+        pending.update(memoryview(raw).cast("Q"))

@@ -2,10 +2,12 @@
 
 Every path is normalised before matching: percent-decoded (again: over-matching only asks for a
 signature, never skips one), backslashes and repeated slashes folded, ``.`` and ``..`` segments
-resolved, and case folded. A string pattern guards that path and everything below it at a
-segment boundary (``/hooks`` guards ``/hooks``, ``/hooks/`` and ``/hooks/x``, not ``/hooksx``);
-a pattern starting with ``=`` guards that exact path only; a callable decides for itself on the
-normalised path. ``None`` guards every path.
+resolved, and case folded. Routers do not resolve dot segments (Starlette, Werkzeug and Django
+all route ``/hooks/..`` to ``/hooks/{name}``), so a path is also matched with its dot segments
+kept as they are: guarded under either reading means guarded. A string pattern guards that
+path and everything below it at a segment boundary (``/hooks`` guards ``/hooks``, ``/hooks/``
+and ``/hooks/x``, not ``/hooksx``); a pattern starting with ``=`` guards that exact path only; a
+callable decides for itself on the normalised path. ``None`` guards every path.
 """
 
 from __future__ import annotations
@@ -20,19 +22,27 @@ __all__ = ["PathMatcher", "PathsLike", "normalise_path"]
 PathsLike = str | Iterable[str] | Callable[[str], bool] | None
 
 
-def normalise_path(path: str) -> str:
-    """The canonical form a path is matched in (see the module docstring)."""
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+"""The non-ASCII letters Python's ``re`` matches to an ASCII letter under IGNORECASE (a router
+with ``(?i)`` sends the long-s spelling of ``/hooks`` there); ``str.lower`` folds only Kelvin."""
+
+
+def normalise_path(path: str, *, resolve_dots: bool = True) -> str:
+    """The canonical form a path is matched in (see the module docstring).
+
+    ``resolve_dots=False`` keeps ``.`` and ``..`` segments as they are (what routers see).
+    """
     for _ in range(3):  # undo double and triple encoding too; bounded, not a loop on input
         decoded = unquote(path, errors="replace")
         if decoded == path:
             break
         path = decoded
-    path = path.replace("\\", "/").lower()
+    path = path.replace("\\", "/").translate(_FOLD).lower()
     segments: list[str] = []
     for segment in path.split("/"):
-        if segment in ("", "."):
+        if segment == "" or (segment == "." and resolve_dots):
             continue
-        if segment == "..":
+        if segment == ".." and resolve_dots:
             if segments:
                 segments.pop()
             continue
@@ -76,17 +86,24 @@ class PathMatcher:
         if self.guards_everything:
             return True
         for raw in paths:
-            path = normalise_path(raw)
-            if self._predicate is not None:
-                if self._predicate(path):
-                    return True
-                continue
-            if path in self._exact:
+            resolved = normalise_path(raw)
+            if self._guarded(resolved):
                 return True
-            for prefix in self._prefixes:
-                if prefix == "/" or path == prefix or path.startswith(prefix + "/"):
+            if "." in raw or "%" in raw:  # dot segments a router would not resolve
+                literal = normalise_path(raw, resolve_dots=False)
+                if literal != resolved and self._guarded(literal):
                     return True
         return False
+
+    def _guarded(self, path: str) -> bool:
+        if self._predicate is not None:
+            return bool(self._predicate(path))
+        if path in self._exact:
+            return True
+        return any(
+            prefix == "/" or path == prefix or path.startswith(prefix + "/")
+            for prefix in self._prefixes
+        )
 
     def __repr__(self) -> str:
         if self.guards_everything:

@@ -233,26 +233,18 @@ class Verifier:
     def _prepare(
         self, body: Body, headers: HeadersLike, now: Instant | None
     ) -> tuple[float, Presented]:
-        if not isinstance(body, (bytes, bytearray, memoryview)):
-            raise ConfigurationError(
-                "body must be the raw request bytes, exactly as received (not str or parsed JSON)"
-            )
-        if self.max_body_size is not None and len(body) > self.max_body_size:
+        if type(body) is not bytes:  # bytes is the usual case: one check, not three
+            _check_body(body)
+        if self.max_body_size is not None and _size(body) > self.max_body_size:
             raise PayloadTooLarge()
         moment = self._clock() if now is None else self._moment(now)
         presented = self.scheme.parse(headers)
         stamp = presented.timestamp
         if stamp is not None:
             skew = moment - stamp
-            if skew > self.tolerance:
-                raise TimestampTooOld(
-                    f"the timestamp is {int(skew)} s old; at most {int(self.tolerance)} s allowed"
-                )
-            if -skew > self.tolerance:
-                raise TimestampTooNew(
-                    f"the timestamp is {int(-skew)} s in the future; "
-                    f"at most {int(self.tolerance)} s allowed"
-                )
+            tolerance = self.tolerance
+            if not -tolerance <= skew <= tolerance:  # written so that NaN fails it too
+                raise _timestamp_error(skew, tolerance)
         return moment, presented
 
     def candidates(self, secret_set: SecretSet, moment: float) -> tuple[Secret, ...]:
@@ -311,10 +303,18 @@ class Verifier:
         )
 
     def material(self, secret: Secret) -> Any:
-        """The secret's key material for this scheme, or None (logged) if it cannot be used."""
+        """The secret's key material for this scheme, or None (logged once) if it cannot be used.
+
+        An unusable secret is marked on the secret itself, so forged requests neither derive it
+        again nor write a log line each.
+        """
+        unusable = "unusable:" + self.scheme.material_kind
+        if unusable in secret._material:
+            return None
         try:
             return self.scheme.material(secret)
         except ConfigurationError:
+            secret._material[unusable] = True
             logger.warning(
                 "hookseal: secret %s cannot be used with the %s scheme; skipped",
                 secret.id,
@@ -395,7 +395,9 @@ class PendingVerification:
         """Feed the next chunk of the body."""
         if not chunk:
             return
-        self.size += len(chunk)
+        if type(chunk) is memoryview and not chunk.c_contiguous:
+            raise ConfigurationError("a memoryview chunk must be C-contiguous")
+        self.size += _size(chunk)
         limit = self._verifier.max_body_size
         if limit is not None and self.size > limit:
             raise PayloadTooLarge()
@@ -577,6 +579,34 @@ def _valid_message_id(message_id: object) -> bool:
         and message_id.isprintable()
         and " " not in message_id
     )
+
+
+def _check_body(body: object) -> None:
+    """Refuse what is not the raw bytes of a request (str, parsed JSON, a strided view)."""
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise ConfigurationError(
+            "body must be the raw request bytes, exactly as received (not str or parsed JSON)"
+        )
+    if type(body) is memoryview and not body.c_contiguous:
+        raise ConfigurationError("a memoryview body must be C-contiguous (the bytes as received)")
+
+
+def _timestamp_error(skew: float, tolerance: float) -> Exception:
+    """Why a signed timestamp is out of tolerance; a clock that gave NaN or inf is a set-up bug."""
+    if not math.isfinite(skew):
+        return ConfigurationError("the clock must return finite epoch seconds")
+    if skew > 0:
+        return TimestampTooOld(
+            f"the timestamp is {int(skew)} s old; at most {int(tolerance)} s allowed"
+        )
+    return TimestampTooNew(
+        f"the timestamp is {int(-skew)} s in the future; at most {int(tolerance)} s allowed"
+    )
+
+
+def _size(body: Body) -> int:
+    """Bytes in ``body``: a memoryview's len() counts items, which may be wider than a byte."""
+    return body.nbytes if type(body) is memoryview else len(body)
 
 
 def _not_number(value: object) -> bool:

@@ -66,6 +66,7 @@ urlpatterns = [
     path("hooks/decorated-async", decorated_async),
     path("hooks/settings", decorated_from_settings),
     path("open", echo),
+    path("webhooks/<str:name>", lambda request, name: echo(request)),
 ]
 
 
@@ -331,3 +332,9 @@ def test_missing_framework_names_the_extra(framework: str, module: str, extra: s
         "    raise SystemExit('imported without the framework')\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_dot_dot_under_a_guarded_path_is_still_guarded() -> None:
+    """Django routes '/webhooks/..' to 'webhooks/<str:name>' (name='..') without resolving it."""
+    response = Client().post("/webhooks/..", data=b"{}", content_type="application/json")
+    assert response.status_code == 401

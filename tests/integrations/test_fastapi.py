@@ -232,3 +232,27 @@ def test_import_hookseal_does_not_import_fastapi() -> None:
 def test_module_reimports_cleanly() -> None:
     module = importlib.import_module("hookseal.integrations.fastapi")
     assert module.VerifiedWebhook is VerifiedWebhook
+
+
+def test_form_parameters_fail_with_a_configuration_error_not_a_bare_runtime_error() -> None:
+    """FastAPI parses ``Form()`` parameters before it runs dependencies, streaming the body away
+    (Slack slash commands are form-encoded). The raw bytes are gone, so nothing can verify them;
+    hookseal must say so as a ConfigurationError naming the way out, not let Starlette's
+    ``RuntimeError('Stream consumed')`` escape as an unexplained 500."""
+    pytest.importorskip("python_multipart")
+    from fastapi import Form
+
+    verified = VerifiedWebhook(secrets=SECRET, scheme="slack")
+    app = FastAPI()
+
+    @app.post("/slack/command")
+    async def command(
+        text: str = Form(...),
+        event: Verified = Depends(verified),  # noqa: B008
+    ) -> dict[str, Any]:
+        return {"text": text}
+
+    body, headers = signed_request(b"text=hello&user_id=U1", SECRET, scheme="slack")
+    headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+    with pytest.raises(ConfigurationError, match="WebhookVerificationMiddleware"):
+        TestClient(app).post("/slack/command", content=body, headers=headers)

@@ -260,3 +260,18 @@ def test_bad_config_fails_at_init(config: dict[str, Any]) -> None:
     flask_app.config.update(config)
     with pytest.raises(ConfigurationError):
         HookSeal(flask_app)
+
+
+@pytest.mark.parametrize("path", ["/webhooks/..", "/webhooks/%2e%2e"])
+def test_dot_dot_under_a_guarded_path_is_still_guarded(path: str) -> None:
+    """Werkzeug routes '/webhooks/..' to '/webhooks/<name>' (name='..') without resolving it."""
+    flask_app = Flask(__name__)
+    flask_app.config.update(HOOKSEAL_SECRETS=[APP_SECRET], HOOKSEAL_PATHS=["/webhooks"])
+    HookSeal(flask_app)
+
+    @flask_app.post("/webhooks/<name>")
+    def any_hook(name: str) -> str:
+        return "reached " + name
+
+    response = flask_app.test_client().post(path, data=b"{}")
+    assert response.status_code == 401

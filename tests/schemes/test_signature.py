@@ -14,6 +14,7 @@ from hookseal import (
     MalformedSignature,
     MissingSignature,
     SignatureMismatch,
+    Verifier,
     sign,
     verify,
 )
@@ -184,3 +185,16 @@ def test_schemes_are_values() -> None:
     assert Signature() == Signature()
     assert hash(Signature(header="A")) == hash(Signature(header="A"))
     assert Signature(header="A") != Signature(header="B")
+
+
+@pytest.mark.parametrize("scheme", ["signature", "github", "stripe", "slack", "shopify"])
+def test_a_standard_webhooks_public_key_is_refused_as_an_hmac_secret(scheme: str) -> None:
+    """A ``whpk_`` key is public: used as an HMAC key, anyone who has it signs valid requests.
+    (Easy to do by mistake: one keyring of Standard Webhooks keys shared with another route.)"""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    public = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    whpk = "whpk_" + base64.b64encode(public).decode()
+    with pytest.raises(ConfigurationError, match="public"):
+        Verifier(whpk, scheme=scheme)

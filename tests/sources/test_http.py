@@ -215,6 +215,10 @@ def test_garbage_is_refused_without_quoting_it(server: Server, source: HttpSourc
             "appears twice",
         ),
         ([{"id": "a", "value": "x"}], "no list at 'secrets'"),
+        (  # review: an integer too large for a float raised a bare OverflowError
+            {"secrets": [{"id": "a", "value": "x", "expires_at": 10**400}]},
+            "'expires_at' in item 1 is not a finite number",
+        ),
     ],
 )
 def test_wrong_shapes(server: Server, source: HttpSource, document: Any, message: str) -> None:

@@ -29,7 +29,7 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
 
 from .._adapter import DEFAULT_MAX_BODY_SIZE, build_verifier, check_limit, content_length
 from .._time import Clock
-from ..errors import IncompleteBody, PayloadTooLarge, VerificationError
+from ..errors import ConfigurationError, IncompleteBody, PayloadTooLarge, VerificationError
 from ..problem import problem_body, problem_headers
 from ..replay import ReplayGuard
 from ..schemes import Scheme
@@ -135,6 +135,14 @@ class VerifiedWebhook:
         if declared is not None and declared > limit:
             raise PayloadTooLarge(f"the body is {declared} bytes; at most {limit} are accepted")
         pending = await self.verifier.abegin(raw_headers)
+        if getattr(request, "_stream_consumed", False) and not hasattr(request, "_body"):
+            # FastAPI parsed Form() parameters before running dependencies: the bytes are gone.
+            raise ConfigurationError(
+                "the request body was consumed before VerifiedWebhook ran (FastAPI parses Form() "
+                "parameters first), so it cannot be verified: guard this path with "
+                "hookseal.asgi.WebhookVerificationMiddleware, or read the form from the Request "
+                "after verification"
+            )
         size = 0
         try:
             async for chunk in request.stream():

@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from .._material import HmacMaterial, KeyMaterial
-from ..errors import MalformedSignature, MalformedTimestamp, MissingSignature, MissingTimestamp
+from ..errors import (
+    ConfigurationError,
+    MalformedSignature,
+    MalformedTimestamp,
+    MissingSignature,
+    MissingTimestamp,
+)
 from ..headers import HeadersLike
 from ..secrets import Secret
 
@@ -88,8 +94,18 @@ class Scheme(ABC):
         """Headers proving ``body`` with each of ``materials`` (one-signature schemes: first)."""
 
     def derive(self, secret: Secret) -> KeyMaterial:
-        """Turn a secret into key material; the default is HMAC over the value's bytes as-is."""
-        return HmacMaterial(secret.reveal())
+        """Turn a secret into key material; the default is HMAC over the value's bytes as-is.
+
+        A Standard Webhooks ``whpk_`` public key is refused: as an HMAC key it would let
+        anyone who has the public key sign requests.
+        """
+        raw = secret.reveal()
+        if raw.startswith(b"whpk_"):
+            raise ConfigurationError(
+                f"secret {secret.id} is a whpk_ public key, not a secret: it only verifies "
+                "Standard Webhooks v1a signatures"
+            )
+        return HmacMaterial(raw)
 
     def material(self, secret: Secret) -> KeyMaterial:
         """The secret's key material for this scheme, derived once and kept on the secret."""

@@ -141,7 +141,10 @@ def parse_instant(raw: object, *, what: str) -> float:
     if isinstance(raw, bool):
         raise SourceError(f"{what} is not a time")
     if isinstance(raw, (int, float)):
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:  # an int beyond any float: no real moment
+            value = math.inf
         if not math.isfinite(value):
             raise SourceError(f"{what} is not a finite number")
         return value
