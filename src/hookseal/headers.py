@@ -28,7 +28,7 @@ def read_header(headers: HeadersLike, name: str, spelling: str) -> str | None:
         if value is not None and type(value) is str and value.isascii() and len(value) < 8192:
             return value.strip(" \t")  # the common case, kept short: sign() output, test dicts
     if type(headers) is list:  # ASGI's raw header list: skip the Mapping ABC check
-        return _from_pairs(headers, (name,))[0]
+        return _one_from_pairs(headers, name)
     if isinstance(headers, Mapping):
         return _from_mapping(headers, name, spelling)
     return _from_pairs(headers, (name,))[0]
@@ -147,6 +147,24 @@ def _from_byte_pairs(headers: list[HeaderPair], names: tuple[str, ...]) -> list[
     except (TypeError, ValueError):  # not pairs
         return None
     return [None if v is None else _text(v, names[i]) for i, v in enumerate(found)]
+
+
+def _one_from_pairs(headers: list[HeaderPair], name: str) -> str | None:
+    """:func:`_from_byte_pairs` for one name (what most schemes read): no lists at all."""
+    want = _wanted((name,))[0][0]
+    size = len(want)
+    found: str | bytes | None = None
+    try:
+        for key, value in headers:
+            if type(key) is not bytes:
+                return _from_any_pairs(headers, (name,))[0]
+            if len(key) == size and key.lower() == want:
+                if found is not None:
+                    raise MalformedHeader(f"the {name} header appears more than once", header=name)
+                found = value
+    except (TypeError, ValueError):  # not pairs
+        return _from_any_pairs(headers, (name,))[0]
+    return None if found is None else _text(found, name)
 
 
 def _from_any_pairs(headers: Iterable[HeaderPair], names: tuple[str, ...]) -> list[str | None]:
