@@ -1,8 +1,8 @@
 """The README picture: ``python -m benchmarks.chart [--json PATH] [--out PATH]``.
 
-Reads the JSON that ``python -m benchmarks`` wrote and draws one panel per subject. Today that
-is verify() time per library and scheme at 1 KiB; the middleware overhead panel is added by
-appending a function to :data:`PANELS` (it receives the axes and the JSON document).
+Reads the JSON that ``python -m benchmarks`` wrote and draws one panel per subject: verify()
+time per library and scheme at 1 KiB, and the middleware overhead (each app bare and with
+hookseal). A panel is a function in :data:`PANELS` (it receives the axes and the JSON document).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-__all__ = ["PANELS", "main", "render", "verify_panel"]
+__all__ = ["PANELS", "main", "middleware_panel", "render", "verify_panel"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = 1024
@@ -89,8 +89,79 @@ def verify_panel(ax: Axes, doc: Document) -> None:
     )
 
 
-PANELS: list[Panel] = [verify_panel]
-"""One subplot each, top to bottom; the middleware overhead panel gets appended here."""
+MIDDLEWARE = (
+    (
+        "asgi",
+        "Starlette (bare)",
+        "Starlette + WebhookVerificationMiddleware",
+        "Starlette, in-process",
+    ),
+    ("asgi", "FastAPI (bare)", "FastAPI + VerifiedWebhook dependency", "FastAPI, in-process"),
+    ("wsgi", "Flask (bare)", "Flask + hookseal.wsgi middleware", "Flask, in-process"),
+    ("wsgi", "Flask (bare)", "Flask + HookSeal extension", "Flask, in-process"),
+)
+"""(group, bare contender, guarded contender, label) for the middleware panel."""
+
+
+def _per_request(doc: Document, group: str, contender: str) -> float | None:
+    """µs per request: the group reference's median scaled by the same-run ratio (as in the
+    tables)."""
+    row = _row(doc, group, contender)
+    if row is None:
+        return None
+    base = _row(doc, group, str(row["reference"]))
+    return None if base is None else float(base["ns"]) * float(row["ratio"]) / 1000
+
+
+def middleware_panel(ax: Axes, doc: Document) -> None:
+    """Pairs of bars: each app bare and with hookseal (µs per request), and the uvicorn pair
+    (server CPU µs per request); each guarded bar says its share of the bare requests/s."""
+    labels: list[str] = []
+    values: list[float] = []
+    colours: list[str] = []
+    notes: list[str] = []
+    for group, bare, guarded, label in MIDDLEWARE:
+        b = _per_request(doc, group, bare)
+        g = _per_request(doc, group, guarded)
+        if b is None or g is None:
+            continue
+        if f"{label}: bare" not in labels:  # one bare bar per app
+            labels.append(f"{label}: bare")
+            values.append(b)
+            colours.append(COLOURS["floor"])
+            notes.append("")
+        labels.append(f"{label}: {guarded.split(' + ', 1)[1]}")
+        values.append(g)
+        colours.append(COLOURS["hookseal"])
+        notes.append(f"  {100 * b / g:.0f}% of bare req/s")
+    server = {r["contender"]: r for r in doc["rows"] if r["group"] == "uvicorn"}
+    if len(server) == 2:
+        b_row = server["Starlette (bare)"]
+        g_row = server["Starlette + WebhookVerificationMiddleware"]
+        labels += ["uvicorn + Starlette: bare", "uvicorn + Starlette: middleware"]
+        values += [b_row["extra"]["server_cpu_us"], g_row["extra"]["server_cpu_us"]]
+        colours += [COLOURS["floor"], COLOURS["hookseal"]]
+        notes += ["", f"  {100 * g_row['extra']['rps_ratio']:.0f}% of bare req/s"]
+    if not values:
+        ax.set_axis_off()
+        return
+    positions = list(range(len(labels)))[::-1]
+    ax.barh(positions, values, color=colours)
+    ax.set_yticks(positions, labels, fontsize=8)
+    for y, value, note in zip(positions, values, notes, strict=True):
+        ax.text(value, y, f" {value:.1f}{note}", va="center", fontsize=7)
+    ax.set_xlabel(
+        "µs per request, 1 KiB body, one secret (lower is better)\n"
+        "in-process: wall time; uvicorn: server CPU time"
+    )
+    ax.set_title("Middleware overhead: each app bare and with hookseal", fontsize=10)
+    ax.set_xlim(0, max(values) * 1.45)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[k]) for k in ("floor", "hookseal")]
+    ax.legend(handles, ["bare app", "with hookseal"], fontsize=8, loc="upper right")
+
+
+PANELS: list[Panel] = [verify_panel, middleware_panel]
+"""One subplot each, top to bottom."""
 
 
 def render(doc: Document, out: Path, panels: Sequence[Panel] = PANELS) -> None:
@@ -103,7 +174,7 @@ def render(doc: Document, out: Path, panels: Sequence[Panel] = PANELS) -> None:
         0.01,
         0.005,
         f"{doc['mode']} run, {info['cpu']}, {info['cpus']} CPUs, Python {info['python']}; "
-        "µs = pre-keyed floor median x same-run ratios (python -m benchmarks)",
+        "µs = each group's reference median x same-run ratios (python -m benchmarks)",
         fontsize=7,
         color="#555555",
     )

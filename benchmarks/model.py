@@ -72,6 +72,8 @@ class Outcome:
     gross: bool
     gross_rule: str
     note: str = ""
+    unit: str = "x"
+    """How ``value`` and ``limit`` are printed after the number: ``x`` (a ratio) or a unit."""
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,7 +88,9 @@ def size_label(size: int) -> str:
     return f"{size} B"
 
 
-def ratio_outcome(name: str, value: float, limit: float, note: str = "") -> Outcome:
+def ratio_outcome(
+    name: str, value: float, limit: float, note: str = "", unit: str = "x"
+) -> Outcome:
     """A "<= limit" target; gross when more than twice the limit."""
     return Outcome(
         name=name,
@@ -95,8 +99,9 @@ def ratio_outcome(name: str, value: float, limit: float, note: str = "") -> Outc
         direction="<=",
         met=value <= limit,
         gross=value > 2 * limit,
-        gross_rule=f"> {2 * limit:.2f}",
+        gross_rule=f"> {2 * limit:.2f}{unit}",
         note=note,
+        unit=unit,
     )
 
 

@@ -63,7 +63,8 @@ def targets_table(outcomes: Sequence[Outcome], quick: bool) -> str:
             result += " (GROSS REGRESSION)"
         note = f" ({o.note})" if o.note else ""
         lines.append(
-            f"| {o.name}{note} | {o.value:.2f}x | {o.direction} {o.limit:.2f}x | {result} "
+            f"| {o.name}{note} | {o.value:.2f}{o.unit} | {o.direction} {o.limit:.2f}{o.unit} "
+            f"| {result} "
             f"| {o.gross_rule} |"
         )
     return "\n".join(lines)
@@ -157,9 +158,9 @@ def _verdict(outcomes: list[Outcome], check: bool) -> int:
     gross = [o for o in outcomes if o.gross]
     missed = [o for o in outcomes if not o.met]
     if missed:
-        print("Missed: " + "; ".join(f"{o.name} = {o.value:.2f}x" for o in missed))
+        print("Missed: " + "; ".join(f"{o.name} = {o.value:.2f}{o.unit}" for o in missed))
     if gross:
-        print("Gross regressions: " + "; ".join(f"{o.name} = {o.value:.2f}x" for o in gross))
+        print("Gross regressions: " + "; ".join(f"{o.name} = {o.value:.2f}{o.unit}" for o in gross))
     if check:
         print("check: " + ("FAILED" if gross else "passed (no gross regression)"))
         return 1 if gross else 0

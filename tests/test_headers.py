@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pytest
 
@@ -177,3 +178,35 @@ def test_shapes_that_are_not_headers(headers: object) -> None:
 
 def test_non_string_keys_in_a_dict_are_skipped() -> None:
     assert read_headers({1: "x", "Signature": "y"}, ("signature",)) == ["y"]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [(b"host", b"x"), (b"signature", b"abc")],
+        [(b"Signature", b" abc\t"), (b"content-length", b"3")],
+        [(b"signature", b"a"), (b"SIGNATURE", b"b")],  # repeated: refused
+        [(b"signature", b"\xff")],  # not ASCII: refused
+        [(b"host", b"x"), ("Signature", "abc")],  # a str name after bytes ones
+        [[b"signature", b"abc"]],  # pairs as lists
+        [(b"host", b"x"), (b"signature",)],  # not a pair: refused
+        [(b"host", b"x"), 7],
+        [(b"signatur", b"x"), (b"signatures", b"y")],  # near misses in length
+        [],
+    ],
+)
+@pytest.mark.parametrize("names", [("signature",), ("signature", "content-length")])
+def test_a_list_reads_like_any_other_iterable_of_pairs(
+    pairs: list[Any], names: tuple[str, ...]
+) -> None:
+    """The list shortcut (ASGI's raw headers) answers, or refuses, as the careful path does."""
+
+    def outcome(headers: Any) -> object:
+        try:
+            if len(names) == 1:
+                return read_header(headers, names[0], names[0])
+            return read_headers(headers, names)
+        except MalformedHeader as error:
+            return type(error), error.header
+
+    assert outcome(pairs) == outcome(tuple(pairs))

@@ -115,3 +115,27 @@ def test_case_folding_covers_what_a_case_insensitive_router_folds(pattern: str, 
 
     assert re.match("(?i)" + re.escape(pattern), path)  # the router sends it to the route
     assert PathMatcher(pattern).matches(path)
+
+
+def test_remembered_decisions_stay_bounded_and_right() -> None:
+    """Client-chosen paths fill the decision cache; it is emptied when full, never wrong."""
+    from hookseal import paths
+
+    matcher = PathMatcher(["/hooks"])
+    for i in range(paths._CACHE_SIZE + 10):
+        assert matcher.matches(f"/hooks/{i}")
+        assert not matcher.matches(f"/other/{i}")
+    assert len(matcher._cache) <= paths._CACHE_SIZE
+    for _ in range(2):  # decided, then remembered: the same answers
+        assert matcher.matches("/HOOKS/%2e/x")
+        assert not matcher.matches("/hooksx")
+    long = "/hooks/" + "a" * paths._CACHED_LENGTH
+    assert matcher.matches(long)
+    assert (long,) not in matcher._cache
+
+
+def test_a_callable_is_asked_every_time() -> None:
+    answers = iter([True, False])
+    matcher = PathMatcher(lambda path: next(answers))
+    assert matcher.matches("/x")
+    assert not matcher.matches("/x")

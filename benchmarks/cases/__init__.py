@@ -8,8 +8,9 @@ A case module provides three functions (see :class:`CaseModule`):
 - ``targets(rows) -> list[Outcome]``: its targets, met or missed, and whether a value is a
   gross regression (what ``--check`` fails on).
 
-Extension point: the middleware, keyring and memory benchmarks are added as
-``asgi.py``, ``wsgi.py``, ``keyring.py`` and ``memory.py`` next to these and listed in
+The middleware, keyring and memory benchmarks are
+``asgi.py``, ``wsgi.py``, ``memory.py`` and ``keyring.py`` (helpers: ``apps.py``, ``loopback.py``,
+``serve.py``); a new subject is one more module listed in
 :data:`CASE_MODULES`; nothing else in the harness needs to change.
 """
 
@@ -23,8 +24,8 @@ from ..model import Config, Outcome, Row
 
 __all__ = ["CASE_MODULES", "CaseModule", "load"]
 
-CASE_MODULES: tuple[str, ...] = ("verify", "peers")
-"""Module names under ``benchmarks.cases``; add ``asgi``, ``wsgi``, ``keyring``, ``memory``."""
+CASE_MODULES: tuple[str, ...] = ("verify", "peers", "asgi", "wsgi", "memory", "keyring")
+"""Module names under ``benchmarks.cases``, in the order they run."""
 
 
 class CaseModule(Protocol):

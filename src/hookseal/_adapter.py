@@ -69,7 +69,7 @@ def content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
     """
     found: int | None = None
     for name, value in headers:
-        if name.lower() != b"content-length":
+        if len(name) != 14 or name.lower() != b"content-length":  # lower() only what may match
             continue
         text = value.strip()
         if found is not None or not text.isdigit() or len(text) > _MAX_LENGTH_DIGITS:

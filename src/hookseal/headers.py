@@ -27,6 +27,8 @@ def read_header(headers: HeadersLike, name: str, spelling: str) -> str | None:
         value = headers.get(spelling)
         if value is not None and type(value) is str and value.isascii() and len(value) < 8192:
             return value.strip(" \t")  # the common case, kept short: sign() output, test dicts
+    if type(headers) is list:  # ASGI's raw header list: skip the Mapping ABC check
+        return _one_from_pairs(headers, name)
     if isinstance(headers, Mapping):
         return _from_mapping(headers, name, spelling)
     return _from_pairs(headers, (name,))[0]
@@ -43,6 +45,8 @@ def read_headers(
     """
     if type(headers) is dict:
         return _from_dict(headers, names, names if spellings is None else spellings)
+    if type(headers) is list:
+        return _from_pairs(headers, names)
     if isinstance(headers, Mapping):
         return [_from_mapping(headers, name, name) for name in names]
     return _from_pairs(headers, names)
@@ -102,6 +106,68 @@ def _from_mapping(
 
 
 def _from_pairs(headers: Iterable[HeaderPair], names: tuple[str, ...]) -> list[str | None]:
+    if type(headers) is list:
+        found = _from_byte_pairs(headers, names)
+        if found is not None:
+            return found
+    return _from_any_pairs(headers, names)
+
+
+_WANTED: dict[tuple[str, ...], tuple[tuple[bytes, ...], frozenset[int]]] = {}
+"""Header names as bytes and their lengths, per names tuple (the schemes' own, so few)."""
+
+
+def _wanted(names: tuple[str, ...]) -> tuple[tuple[bytes, ...], frozenset[int]]:
+    found = _WANTED.get(names)
+    if found is None:
+        encoded = tuple(n.encode("ascii") for n in names)
+        found = (encoded, frozenset(len(n) for n in encoded))
+        if len(_WANTED) >= 64:  # bounded even if a caller invents names per request
+            _WANTED.clear()
+        _WANTED[names] = found
+    return found
+
+
+def _from_byte_pairs(headers: list[HeaderPair], names: tuple[str, ...]) -> list[str | None] | None:
+    """ASGI's list of ``(bytes, bytes)`` pairs, read with as little work per header as can be:
+    a name is lower-cased only when its length is one we look for (no other name can match).
+    None when the list holds anything else that might matter: the careful path then reads it
+    from the start, so both paths give the same answer or the same error."""
+    wanted, lengths = _wanted(names)
+    found: list[str | bytes | None] = [None] * len(names)
+    try:
+        for key, value in headers:
+            if type(key) is not bytes:
+                return None
+            if len(key) in lengths:  # bytes.lower() keeps the length: no other name matches
+                key = key.lower()
+                for i, want in enumerate(wanted):
+                    if key == want:
+                        _store(found, i, value, names[i])
+    except (TypeError, ValueError):  # not pairs
+        return None
+    return [None if v is None else _text(v, names[i]) for i, v in enumerate(found)]
+
+
+def _one_from_pairs(headers: list[HeaderPair], name: str) -> str | None:
+    """:func:`_from_byte_pairs` for one name (what most schemes read): no lists at all."""
+    want = _wanted((name,))[0][0]
+    size = len(want)
+    found: str | bytes | None = None
+    try:
+        for key, value in headers:
+            if type(key) is not bytes:
+                return _from_any_pairs(headers, (name,))[0]
+            if len(key) == size and key.lower() == want:
+                if found is not None:
+                    raise MalformedHeader(f"the {name} header appears more than once", header=name)
+                found = value
+    except (TypeError, ValueError):  # not pairs
+        return _from_any_pairs(headers, (name,))[0]
+    return None if found is None else _text(found, name)
+
+
+def _from_any_pairs(headers: Iterable[HeaderPair], names: tuple[str, ...]) -> list[str | None]:
     found: list[str | bytes | None] = [None] * len(names)
     wanted_bytes = [n.encode("ascii") for n in names]
     try:

@@ -50,12 +50,25 @@ def normalise_path(path: str, *, resolve_dots: bool = True) -> str:
     return "/" + "/".join(segments)
 
 
-class PathMatcher:
-    """Decides whether a request path is guarded. Build once, call per request."""
+_CACHE_SIZE = 1024
+"""Decisions remembered per matcher. Paths come from clients, so the cache is bounded: when it
+is full it is emptied and refilled (a flood of distinct paths costs only the normalising)."""
 
-    __slots__ = ("_exact", "_predicate", "_prefixes", "guards_everything")
+_CACHED_LENGTH = 512
+"""Only spellings this short (in total) are remembered: at most ~1 MiB of keys per matcher."""
+
+
+class PathMatcher:
+    """Decides whether a request path is guarded. Build once, call per request.
+
+    Decisions for pattern lists are remembered per spelling (a webhook endpoint sees the same
+    few paths over and over); a callable's are not, since it may answer differently later.
+    """
+
+    __slots__ = ("_cache", "_exact", "_predicate", "_prefixes", "guards_everything")
 
     def __init__(self, paths: PathsLike = None) -> None:
+        self._cache: dict[tuple[str, ...], bool] = {}
         self._predicate: Callable[[str], bool] | None = None
         self._exact: frozenset[str] = frozenset()
         self._prefixes: tuple[str, ...] = ()
@@ -85,6 +98,23 @@ class PathMatcher:
         """True when any of the given spellings of one request's path is guarded."""
         if self.guards_everything:
             return True
+        if self._predicate is not None:
+            return self._decide(paths)
+        cache = self._cache
+        try:
+            return cache[paths]
+        except KeyError:
+            pass
+        except TypeError:  # a spelling that is not a str: decide (and fail) the careful way
+            return self._decide(paths)
+        decided = self._decide(paths)
+        if sum(map(len, paths)) <= _CACHED_LENGTH:  # long paths are decided, not kept
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[paths] = decided
+        return decided
+
+    def _decide(self, paths: tuple[str, ...]) -> bool:
         for raw in paths:
             resolved = normalise_path(raw)
             if self._guarded(resolved):
