@@ -114,7 +114,10 @@ class _HmacDigester:
         outer = self._outer.copy()
         outer.update(self._inner.digest())
         expected = outer.digest()
-        return any(hmac.compare_digest(expected, presented) for presented in hmac_sigs)
+        for presented in hmac_sigs:  # noqa: SIM110 - a generator per request costs ~0.3 us
+            if hmac.compare_digest(expected, presented):
+                return True
+        return False
 
 
 class Ed25519Material:

@@ -174,6 +174,8 @@ class Verifier:
         self, body: Body, headers: HeadersLike, *, now: Instant | None = None
     ) -> Verified:
         """:meth:`verify` for asyncio code: a refreshing keyring is awaited, never blocked on."""
+        if self._static and self.replay_guard is None:
+            return self.verify(body, headers, now=now)  # nothing to await
         moment, presented = self._prepare(body, headers, now)
         tried = await self.provider.asecret_set()
         secret = self._find(tried, presented, body, moment)
@@ -360,7 +362,9 @@ class PendingVerification:
     __slots__ = (
         "_candidates",
         "_chunks",
+        "_digester",
         "_first",
+        "_limit",
         "_moment",
         "_presented",
         "_secrets",
@@ -375,16 +379,26 @@ class PendingVerification:
         self._presented = presented
         self._moment = moment
         self._secrets = secret_set
-        self._candidates = verifier.candidates(secret_set, moment)
         self._chunks: list[Body] = []
+        self._limit = verifier.max_body_size
         self.size = 0
-        first: Secret | None = verifier._preferred
-        if first is None or all(first is not s for s in self._candidates):
+        preferred = verifier._preferred
+        fixed = verifier._fixed
+        if fixed is not None and secret_set is verifier.provider:
+            # Static secrets without windows: the candidates never change, and the preferred
+            # secret (once there is one) is always among them.
+            self._candidates = fixed
+            first = fixed[0] if preferred is None else preferred
+        else:
+            self._candidates = verifier.candidates(secret_set, moment)
             first = self._candidates[0]
-        self._first: tuple[Secret, Digester] | None = None
-        material = verifier.material(first)
-        if material is not None:
-            self._first = (first, material.start(presented.prefix))
+            if preferred is not None and any(preferred is s for s in self._candidates):
+                first = preferred
+        self._first = first
+        material = first._material.get(verifier.scheme.material_kind) or verifier.material(first)
+        self._digester: Digester | None = (
+            None if material is None else material.start(presented.prefix)
+        )
 
     @property
     def chunks(self) -> list[Body]:
@@ -395,20 +409,40 @@ class PendingVerification:
         """Feed the next chunk of the body."""
         if not chunk:
             return
-        if type(chunk) is memoryview and not chunk.c_contiguous:
-            raise ConfigurationError("a memoryview chunk must be C-contiguous")
-        self.size += _size(chunk)
-        limit = self._verifier.max_body_size
-        if limit is not None and self.size > limit:
+        if type(chunk) is bytes:
+            self.size += len(chunk)
+        else:
+            if type(chunk) is memoryview and not chunk.c_contiguous:
+                raise ConfigurationError("a memoryview chunk must be C-contiguous")
+            self.size += _size(chunk)
+        if self._limit is not None and self.size > self._limit:
             raise PayloadTooLarge()
         self._chunks.append(chunk)
-        if self._first is not None:
-            self._first[1].update(chunk)
+        if self._digester is not None:
+            self._digester.update(chunk)
 
     def finish(self) -> Verified:
         """Decide, once the whole body has arrived."""
         verifier = self._verifier
-        secret = self._decide(self._secrets, first_pass=True)
+        presented = self._presented
+        digester = self._digester
+        first_checked = False
+        if digester is not None and verifier.replay_guard is None and verifier._static:
+            # the common case, without the general path's layers
+            if digester.matches(presented.hmac_signatures, presented.ed25519_signatures):
+                verifier._preferred = self._first
+                return _new_tuple(
+                    Verified,
+                    (
+                        self._first.id,
+                        verifier.scheme.name,
+                        presented.timestamp,
+                        presented.message_id,
+                        None,
+                    ),
+                )
+            first_checked = True
+        secret = self._decide(self._secrets, first_pass=True, first_checked=first_checked)
         if secret is None:
             fresh = verifier.provider.refresh_after_mismatch()
             if fresh is not None and fresh is not self._secrets:
@@ -426,6 +460,8 @@ class PendingVerification:
     async def afinish(self) -> Verified:
         """:meth:`finish` for asyncio code."""
         verifier = self._verifier
+        if verifier._static and verifier.replay_guard is None:
+            return self.finish()  # nothing to await: a static set never refreshes
         secret = self._decide(self._secrets, first_pass=True)
         if secret is None:
             fresh = await verifier.provider.arefresh_after_mismatch()
@@ -441,15 +477,20 @@ class PendingVerification:
             raise Replayed(header=verifier.scheme.signature_header)
         return verifier._accept(secret, self._presented, key)
 
-    def _decide(self, secret_set: SecretSet, *, first_pass: bool) -> Secret | None:
+    def _decide(
+        self, secret_set: SecretSet, *, first_pass: bool, first_checked: bool = False
+    ) -> Secret | None:
+        """The secret that matches, trying the one hashed while streaming first (unless
+        ``first_checked`` says it already failed) and the others from the kept chunks."""
         presented = self._presented
         hmacs, eds = presented.hmac_signatures, presented.ed25519_signatures
         done: Secret | None = None
         if first_pass:
             candidates = self._candidates
-            if self._first is not None:
-                done, digester = self._first
-                if digester.matches(hmacs, eds):
+            if self._digester is not None:
+                done = self._first
+                if not first_checked and self._digester.matches(hmacs, eds):
+                    self._verifier._preferred = done
                     return done
         else:
             candidates = self._verifier.candidates(secret_set, self._moment)
