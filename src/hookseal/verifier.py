@@ -204,7 +204,10 @@ class Verifier:
     ) -> PendingVerification:
         """:meth:`begin` for asyncio code."""
         moment, presented = self._prepare(b"", headers, now)
-        return PendingVerification(self, presented, moment, await self.provider.asecret_set())
+        provider = self.provider
+        if isinstance(provider, SecretSet):  # static: nothing to await
+            return PendingVerification(self, presented, moment, provider)
+        return PendingVerification(self, presented, moment, await provider.asecret_set())
 
     # -- signing ------------------------------------------------------------------------------
 
