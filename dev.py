@@ -17,7 +17,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import venv
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -89,14 +91,31 @@ def run_tests(bench: bool = True) -> None:
     say("types (mypy, strict)")
     run(BIN / "mypy")
     say("tests (pytest)")
-    code = run(PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", check=False)
+    report = Path(tempfile.mkdtemp(prefix="hookseal-tests-")) / "junit.xml"
+    code = run(
+        PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", check=False
+    )
     if code == 5:
         sys.exit("pytest collected no tests: that is a failure, not a pass")
     if code != 0:
         sys.exit(code)
+    summary = test_summary(report)
     if bench:
         say("quick benchmarks (fails only on a gross regression)")
         run(PYTHON, "-m", "benchmarks", "--quick", "--check")
+    print(f"\n{summary}")  # the suite's result, last, so it is what a reader of the log sees
+
+
+def test_summary(report: Path) -> str:
+    """'tests: N passed, N failed, N skipped' from pytest's JUnit XML report."""
+    suite = ElementTree.parse(report).getroot()  # noqa: S314 - our own file, just written
+    if suite.tag == "testsuites":
+        suite = suite[0]
+    total, skipped = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
+    failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+    if total - skipped - failed <= 0:
+        sys.exit("pytest ran no test: that is a failure, not a pass")
+    return f"tests: {total - skipped - failed} passed, {failed} failed, {skipped} skipped"
 
 
 def main(argv: list[str]) -> None:
