@@ -204,11 +204,11 @@ def test_garbage_is_refused_without_quoting_it(server: Server, source: HttpSourc
         ({"secrets": []}, "no usable secret"),
         (
             {"secrets": [{"id": "a", "value": "x", "expires_at": "tomorrow"}]},
-            "'expires_at' in item 1 is not an ISO-8601 time",
+            "'expires_at' in item 1: not an ISO-8601 time",
         ),
         (
             {"secrets": [{"id": "a", "value": "x", "expires_at": "2030-01-01T00:00:00"}]},
-            "'expires_at' in item 1 has no time zone",
+            "'expires_at' in item 1: the time needs a timezone",
         ),
         (
             {"secrets": [{"id": "a", "value": "x"}, {"id": "a", "value": "y"}]},
@@ -217,7 +217,7 @@ def test_garbage_is_refused_without_quoting_it(server: Server, source: HttpSourc
         ([{"id": "a", "value": "x"}], "no list at 'secrets'"),
         (  # review: an integer too large for a float raised a bare OverflowError
             {"secrets": [{"id": "a", "value": "x", "expires_at": 10**400}]},
-            "'expires_at' in item 1 is not a finite number",
+            "'expires_at' in item 1: not a finite number",
         ),
     ],
 )
@@ -338,7 +338,7 @@ def test_billing_preset_rotate_at_ends_the_previous_secret(server: Server) -> No
         assert src.fetch().secrets.ids == ("whsec_new",)
 
         endpoint["rotate_at"] = "soon"
-        with pytest.raises(SourceError, match="'rotate_at' is not an ISO-8601 time"):
+        with pytest.raises(SourceError, match="'rotate_at': not an ISO-8601 time"):
             src.fetch()
     finally:
         src.close()

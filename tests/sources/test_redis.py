@@ -72,7 +72,7 @@ def test_empty_hash_is_a_failure(redis_url: str, key: str) -> None:
         ('{"value": ', "starts with '{' but is not valid JSON"),
         ('{"secret": "' + OLD + '"}', "has no non-empty string 'value'"),
         ('{"value": ""}', "has no non-empty string 'value'"),
-        ('{"value": "x", "expires_at": "later"}', "'expires_at' of field 'k' is not an ISO"),
+        ('{"value": "x", "expires_at": "later"}', "'expires_at' of field 'k': not an ISO"),
         (b"\xff\xfe", "field 'k' is not UTF-8 text"),
     ],
 )

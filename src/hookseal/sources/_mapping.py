@@ -7,8 +7,6 @@ parse may still hold secrets, so no part of it is ever quoted.
 
 from __future__ import annotations
 
-import datetime as _dt
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 from ..errors import ConfigurationError
 from ..secrets import Secret, SecretSet
 from ._base import SourceError
+from ._parse import parse_instant
 
 __all__ = ["JsonMapping", "parse_instant"]
 
@@ -130,36 +129,6 @@ class JsonMapping:
         except ConfigurationError as exc:
             raise SourceError(f"{where}: {exc}") from None
         return secret, is_current
-
-
-def parse_instant(raw: object, *, what: str) -> float:
-    """Epoch seconds from an ISO-8601 string with a zone (``Z`` allowed) or a number.
-
-    A time without a zone is refused rather than guessed: a wrong guess moves a rotation
-    window by hours.
-    """
-    if isinstance(raw, bool):
-        raise SourceError(f"{what} is not a time")
-    if isinstance(raw, (int, float)):
-        try:
-            value = float(raw)
-        except OverflowError:  # an int beyond any float: no real moment
-            value = math.inf
-        if not math.isfinite(value):
-            raise SourceError(f"{what} is not a finite number")
-        return value
-    if not isinstance(raw, str):
-        raise SourceError(f"{what} is not a time")
-    text = raw.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = _dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise SourceError(f"{what} is not an ISO-8601 time") from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise SourceError(f"{what} has no time zone")
-    return moment.timestamp()
 
 
 def _lookup(document: Any, path: str) -> Any:

@@ -10,6 +10,7 @@ valid forever. Error messages name the place (``where``), never a value.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,19 +73,27 @@ def _build(
 
 
 def _instant(raw: object, where: str) -> Instant | None:
-    """Epoch seconds (number or digits), an ISO-8601 string with a zone, or a TOML datetime."""
-    if raw is None:
-        return None
+    """An optional time field of the env/file shape (see :func:`parse_instant`)."""
+    return None if raw is None else parse_instant(raw, what=where)
+
+
+def parse_instant(raw: object, *, what: str) -> float:
+    """Epoch seconds from a number, a string of one, an ISO-8601 string with a zone (``Z``
+    allowed) or a TOML datetime; one parser for every source.
+
+    A time without a zone is refused rather than guessed (a wrong guess moves a rotation
+    window by hours), and so is anything that is not a finite moment.
+    """
     if isinstance(raw, bool):
-        raise SourceError(f"{where}: must be epoch seconds or an ISO-8601 time")
+        raise SourceError(f"{what}: must be epoch seconds or an ISO-8601 time")
     if isinstance(raw, (int, float)):
-        return raw
+        return _finite(raw, what)
     if isinstance(raw, _dt.datetime):
         moment = raw
     elif isinstance(raw, str):
         text = raw.strip()
         try:
-            return float(text)
+            return _finite(float(text), what)
         except ValueError:
             pass
         if text.endswith(("Z", "z")):  # fromisoformat accepts "Z" only from 3.11
@@ -92,12 +101,22 @@ def _instant(raw: object, where: str) -> Instant | None:
         try:
             moment = _dt.datetime.fromisoformat(text)
         except ValueError:
-            raise SourceError(f"{where}: not an ISO-8601 time or epoch seconds") from None
+            raise SourceError(f"{what}: not an ISO-8601 time or epoch seconds") from None
     else:
-        raise SourceError(f"{where}: must be epoch seconds or an ISO-8601 time")
+        raise SourceError(f"{what}: must be epoch seconds or an ISO-8601 time")
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise SourceError(f"{where}: the time needs a timezone (e.g. 'Z' or '+00:00')")
-    return moment
+        raise SourceError(f"{what}: the time needs a timezone (e.g. 'Z' or '+00:00')")
+    return moment.timestamp()
+
+
+def _finite(raw: float, what: str) -> float:
+    try:
+        value = float(raw)
+    except OverflowError:  # an int beyond any float: no real moment
+        value = math.inf
+    if not math.isfinite(value):
+        raise SourceError(f"{what}: not a finite number")
+    return value
 
 
 def describe(value: Any) -> str:
