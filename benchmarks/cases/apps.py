@@ -150,12 +150,12 @@ def bare_fastapi() -> ASGIApp:
     return app
 
 
-def dependency_fastapi() -> ASGIApp:
+def dependency_fastapi(*, document_headers: bool = True) -> ASGIApp:
     """The same route verified by :class:`hookseal.integrations.fastapi.VerifiedWebhook`."""
     from hookseal.integrations.fastapi import VerifiedWebhook
 
     app = FastAPI()
-    verified = VerifiedWebhook(SECRET)
+    verified = VerifiedWebhook(SECRET, document_headers=document_headers)
 
     @app.post(PATH)
     async def hook(request: Request, event: Verified = Depends(verified)) -> Any:  # noqa: B008

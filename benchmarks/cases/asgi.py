@@ -40,6 +40,7 @@ BARE = "Starlette (bare)"
 GUARDED = "Starlette + WebhookVerificationMiddleware"
 FASTAPI = "FastAPI (bare)"
 DEPENDENCY = "FastAPI + VerifiedWebhook dependency"
+UNDOCUMENTED = "FastAPI + VerifiedWebhook(document_headers=False)"
 FLOOR = "floor: one HMAC pass + one copy"
 
 
@@ -81,6 +82,10 @@ def _in_process(loop: asyncio.AbstractEventLoop, config: Config) -> list[Row]:
         Contender(GUARDED, _runner(loop, apps.guarded_starlette(), body, PER_CALL)),
         Contender(FASTAPI, _runner(loop, apps.bare_fastapi(), body, PER_CALL)),
         Contender(DEPENDENCY, _runner(loop, apps.dependency_fastapi(), body, PER_CALL)),
+        Contender(
+            UNDOCUMENTED,
+            _runner(loop, apps.dependency_fastapi(document_headers=False), body, PER_CALL),
+        ),
     ]
     timed = timing.measure(contenders, config.repeats, config.batch_ns, BARE)
     params = {"size": KIB, "secrets": 1, "scheme": "signature", "requests_per_call": PER_CALL}
@@ -174,6 +179,7 @@ def tables(rows: Sequence[Row]) -> list[str]:
             (GUARDED, BARE),
             (FASTAPI, FASTAPI),
             (DEPENDENCY, FASTAPI),
+            (UNDOCUMENTED, FASTAPI),
         ):
             us = found[base].ns * (found[name].ratio / found[base].ratio) / 1000
             added, ratio = _added(found, name, base)

@@ -159,6 +159,19 @@ def test_github_header_in_openapi() -> None:
     assert parameters[0]["in"] == "header"
 
 
+def test_undocumented_headers_still_verify_and_stay_out_of_openapi() -> None:
+    app = make_app(VerifiedWebhook(SECRET, scheme="github", document_headers=False))
+    client = TestClient(app)
+    schema = client.get("/openapi.json").json()
+    assert "parameters" not in schema["paths"]["/hooks/event"]["post"]
+    body, headers = signed_request({"zen": "x"}, SECRET, scheme="github")
+    assert client.post("/hooks/event", content=body, headers=headers).status_code == 200
+    forged_body, forged_headers = forged_request({"zen": "x"}, scheme="github")
+    refused = client.post("/hooks/event", content=forged_body, headers=forged_headers)
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "signature_mismatch"
+
+
 def test_install_registers_the_handler_up_front() -> None:
     verified = VerifiedWebhook(SECRET)
     app = make_app(verified)
