@@ -198,8 +198,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chart")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.png")
+    parser.add_argument(
+        "--allow-quick", action="store_true", help="draw from a --quick run's results too"
+    )
     args = parser.parse_args(argv)
-    render(json.loads(args.json.read_text(encoding="utf-8")), args.out)
+    doc = json.loads(args.json.read_text(encoding="utf-8"))
+    if doc.get("mode") != "full" and not args.allow_quick:
+        print(
+            f"{args.json} holds a {doc.get('mode')!r} run; the committed chart comes from a full "
+            "run (python -m benchmarks), or pass --allow-quick"
+        )
+        return 2
+    render(doc, args.out)
     print(f"wrote {args.out}")
     return 0
 

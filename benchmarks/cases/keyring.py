@@ -149,7 +149,7 @@ def targets(rows: Sequence[Row]) -> list[Outcome]:
                     "warm Keyring / static SecretSet, Verifier.verify 1 KiB",
                     row.ratio,
                     1.5,
-                    "hookseal's own bar; issue 5 sets none",
+                    "hookseal's own bar",
                 )
             )
         if row.group == "keyring-flood":
@@ -158,7 +158,7 @@ def targets(rows: Sequence[Row]) -> list[Outcome]:
                     f"source fetches per cooldown under {FORGED:,} forged requests",
                     row.ratio,
                     1.0,
-                    "DESIGN: at most one per cooldown",
+                    "the design allows at most one per cooldown",
                     unit="",
                 )
             )
