@@ -14,22 +14,12 @@ from hookseal import Keyring, NoActiveSecret, Secret, SecretSet, SignatureMismat
 from hookseal import verify as verify_once
 from hookseal.keyring import KeyringStats
 from hookseal.sources import Fetched, SecretSource, SourceError, StaticSource
-from hookseal.testing import forged_request, signed_request
+from hookseal.testing import ManualClock, forged_request, signed_request
 
 WALL0 = 1_700_000_000.0
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+Clock = ManualClock
 
 
 class CountingSource(SecretSource):

@@ -68,3 +68,13 @@ def test_tampered_body_is_refused(scheme: str) -> None:
 
 def test_tampered_empty_body() -> None:
     assert tampered(b"") == b"x"
+
+
+def test_manual_clock_moves_only_when_told() -> None:
+    from hookseal.testing import ManualClock
+
+    clock = ManualClock(100)
+    assert clock() == 100.0
+    clock.advance(2.5)
+    assert clock() == 102.5
+    assert ManualClock()() == 1_700_000_000.0

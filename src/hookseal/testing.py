@@ -16,7 +16,7 @@ from .schemes import Scheme
 from .secrets import SecretsLike
 from .verifier import sign
 
-__all__ = ["encode_body", "forged_request", "signed_request", "tampered"]
+__all__ = ["ManualClock", "encode_body", "forged_request", "signed_request", "tampered"]
 
 
 def encode_body(payload: Any) -> bytes:
@@ -68,3 +68,18 @@ def tampered(body: bytes) -> bytes:
     if not body:
         return b"x"
     return body[:-1] + bytes([body[-1] ^ 0x01])
+
+
+class ManualClock:
+    """A clock a test moves by hand: pass it as ``clock=`` (wall time, for timestamps and
+    ``rotate_at``) or as a keyring's ``monotonic=`` (for refresh intervals and cooldowns)."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = float(start)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward (or back, with a negative number)."""
+        self.now += seconds

@@ -14,20 +14,12 @@ import pytest
 
 from hookseal import Keyring, Secret, SignatureMismatch, Verifier
 from hookseal.sources import FileSource, SourceError
-from hookseal.testing import signed_request
+from hookseal.testing import ManualClock, signed_request
 
 WALL0 = 1_700_000_000.0
 
 
-class Clock:
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+Clock = ManualClock
 
 
 def write_json(path: Path, secrets: list[dict[str, Any]]) -> None:
