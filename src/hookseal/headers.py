@@ -169,7 +169,7 @@ def _one_from_pairs(headers: list[HeaderPair], name: str) -> str | None:
 
 def _from_any_pairs(headers: Iterable[HeaderPair], names: tuple[str, ...]) -> list[str | None]:
     found: list[str | bytes | None] = [None] * len(names)
-    wanted_bytes = [n.encode("ascii") for n in names]
+    wanted_bytes = _wanted(names)[0]
     try:
         for pair in headers:
             key, value = pair
