@@ -4,6 +4,7 @@ call's flow arbitrary bytes, arbitrary JSON and the documented examples with par
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -103,7 +104,5 @@ def run(http: ApiHttp, flow: Flow[Any], answers: list[tuple[int, bytes]]) -> Non
 )
 def test_only_provider_errors_escape(name: str, answers: list[tuple[int, bytes]]) -> None:
     http, make = FLOWS[name]
-    try:
+    with contextlib.suppress(ProviderError):
         run(http, make(), answers)
-    except ProviderError:
-        pass
