@@ -194,7 +194,12 @@ def test_twilio_documented_example() -> None:
             "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de",
         ),
         # https://developers.hubspot.com/docs/faq/v2-request-validation (GET, then POST)
-        ("hubspot-v2", "GET", b"", "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e"),
+        (
+            "hubspot-v2",
+            "GET",
+            b"",
+            "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e",
+        ),
         (
             "hubspot-v2",
             "POST",
