@@ -3,6 +3,7 @@ body, one-shot and streamed, sync and async, with rotation, replay guard and lim
 
 from __future__ import annotations
 
+import itertools
 import json
 from urllib.parse import urlencode
 
@@ -62,7 +63,7 @@ def test_streamed_equals_one_shot(scheme: str, cuts: list[int]) -> None:
     one_shot = verifier.verify(body, headers, now=NOW, url=URL)
     pending = verifier.begin(headers, now=NOW, url=URL)
     points = [0, *(c for c in cuts if c < len(body)), len(body)]
-    for start, end in zip(points, points[1:], strict=False):
+    for start, end in itertools.pairwise(points):
         pending.update(body[start:end])
     assert pending.finish() == one_shot
     assert pending.size == len(body)
@@ -96,7 +97,8 @@ def test_replay_guard_refuses_a_second_delivery(scheme: str) -> None:
     verifier = Verifier(KEY, scheme=scheme, replay_guard=InMemoryReplayGuard())
     body, headers = _request(scheme)
     key = verifier.verify(body, headers, now=NOW, url=URL).replay_key
-    assert key is not None and key.startswith(f"{scheme}:")
+    assert key is not None
+    assert key.startswith(f"{scheme}:")
     with pytest.raises(Replayed):
         verifier.verify(body, headers, now=NOW, url=URL)
 
@@ -105,7 +107,8 @@ def test_rotation_prefers_the_secret_that_matched() -> None:
     verifier = Verifier([Secret("whsec_a", id="a"), Secret(KEY, id="b")], scheme="square")
     body, headers = _request("square")
     assert verifier.verify(body, headers, url=URL).secret_id == "b"
-    assert verifier._preferred is not None and verifier._preferred.id == "b"
+    assert verifier._preferred is not None
+    assert verifier._preferred.id == "b"
 
 
 def test_hubspot_timestamp_is_checked_before_the_body() -> None:
