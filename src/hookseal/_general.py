@@ -198,17 +198,24 @@ def _find(verifier: Verifier, secret_set: SecretSet, proof: Proof, moment: float
     """The first candidate (the last one that matched, first) that signs one of the contents."""
     candidates = verifier.candidates(secret_set, moment)
     preferred = verifier._preferred
-    if preferred is not None and any(preferred is s for s in candidates):
-        candidates = (preferred, *(s for s in candidates if s is not preferred))
+    if preferred is not None and preferred in candidates and _signs(verifier, preferred, proof):
+        return preferred
     for secret in candidates:
-        material = verifier.material(secret)
-        if material is None:
-            continue
-        for content in proof.contents:
-            if _matches(material, content, proof.presented):
-                verifier._preferred = secret
-                return secret
+        if secret is not preferred and _signs(verifier, secret, proof):
+            verifier._preferred = secret
+            return secret
     return None
+
+
+def _signs(verifier: Verifier, secret: Secret, proof: Proof) -> bool:
+    material = secret._material.get(verifier.scheme.material_kind) or verifier.material(secret)
+    if material is None:
+        return False
+    presented = proof.presented
+    for content in proof.contents:  # noqa: SIM110 - no generator per check
+        if _matches(material, content, presented):
+            return True
+    return False
 
 
 def _matches(material: Any, content: Content, presented: Presented) -> bool:
