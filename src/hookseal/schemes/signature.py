@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Literal
 
 from .._material import HmacMaterial, KeyMaterial
 from ..errors import ConfigurationError, MalformedSignature, MissingSignature
@@ -36,7 +36,7 @@ class Signature(Scheme):
     missing_hint: str = ""
     _lookup: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
-    name: ClassVar[str] = "signature"
+    name = "signature"
 
     def __post_init__(self) -> None:
         if not self.header or not self.header.isascii() or any(c in self.header for c in " :\t"):
