@@ -29,6 +29,7 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, TypeVar
@@ -102,7 +103,7 @@ class FetchRunner:
         self._fetch_timeout = fetch_timeout
         self._fetching = fetching
         self._land = land
-        self._async = bool(getattr(source, "async_only", False))
+        self._async = source.async_only
         self._lock = threading.Lock()
         self._threads: dict[threading.Thread, concurrent.futures.Future[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None  # async-only sources: ours
@@ -193,7 +194,8 @@ class FetchRunner:
             return
         self._cancel()
         if await self._ajoin(timeout):
-            await await_done(self._start_closing_thread(), timeout)
+            _, closed = self._start_closing_thread()
+            await await_done(closed, timeout)
         else:
             self._source.close()
 
@@ -204,19 +206,37 @@ class FetchRunner:
             with contextlib.suppress(RuntimeError):  # that loop is already closed
                 loop.call_soon_threadsafe(task.cancel)
 
-    def _others(self) -> list[concurrent.futures.Future[None]]:
+    def _others(self) -> list[tuple[threading.Thread, concurrent.futures.Future[None]]]:
         me = threading.current_thread()  # a hook closing the keyring from a fetch thread
         with self._lock:
-            return [exited for thread, exited in self._threads.items() if thread is not me]
+            return [
+                (thread, exited) for thread, exited in self._threads.items() if thread is not me
+            ]
 
     def _join(self, timeout: float) -> bool:
-        _, pending = concurrent.futures.wait(self._others(), timeout)
-        return self._settled(not pending)
+        """Wait for the fetch threads to end (joined), up to ``timeout`` in all. Looks again
+        after each: a landing just before close may have launched one more (which, finding the
+        keyring closed, ends without calling the source)."""
+        deadline = time.monotonic() + timeout
+        while others := self._others():
+            thread, _ = others[0]
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return self._settled(False)
+            with self._lock:  # (it removed itself; never loop on a thread that is gone)
+                self._threads.pop(thread, None)
+        return True
 
     async def _ajoin(self, timeout: float) -> bool:
-        for exited in self._others():
-            if not await await_done(exited, timeout):
+        """The same without blocking the loop: wait for each thread's last step (the thread
+        itself ends a moment later, with nothing left to do)."""
+        deadline = time.monotonic() + timeout
+        while others := self._others():
+            thread, exited = others[0]
+            if not await await_done(exited, max(0.0, deadline - time.monotonic())):
                 return self._settled(False)
+            with self._lock:
+                self._threads.pop(thread, None)
         return True
 
     def _settled(self, done: bool) -> bool:
@@ -229,12 +249,14 @@ class FetchRunner:
         return done
 
     def _close_on_own_loop(self, timeout: float) -> None:
-        try:
-            self._start_closing_thread().result(timeout)
-        except concurrent.futures.TimeoutError:
+        thread, _ = self._start_closing_thread()
+        thread.join(timeout)
+        if thread.is_alive():
             logger.warning("hookseal: keyring %s: closing the source is taking long", self._name)
 
-    def _start_closing_thread(self) -> concurrent.futures.Future[None]:
+    def _start_closing_thread(
+        self,
+    ) -> tuple[threading.Thread, concurrent.futures.Future[None]]:
         """Close the source on the loop it fetched on, then that loop, in a thread of ours (the
         caller may be inside an event loop of its own, where this loop cannot run)."""
         done: concurrent.futures.Future[None] = shared_future()
@@ -245,8 +267,9 @@ class FetchRunner:
             finally:
                 done.set_result(None)
 
-        threading.Thread(target=run, name=f"hookseal-keyring-{self._name}", daemon=True).start()
-        return done
+        thread = threading.Thread(target=run, name=f"hookseal-keyring-{self._name}", daemon=True)
+        thread.start()
+        return thread, done
 
     def _close_own_loop(self) -> None:
         loop = self._loop

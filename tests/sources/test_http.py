@@ -513,3 +513,29 @@ def test_a_keyring_over_a_dripping_source_holds_one_connection_and_none_after_cl
         assert _until(lambda: drip.live == 0)
         assert _until(lambda: not [t for t in threading.enumerate() if "hookseal" in t.name])
         assert drip.most_live == 1
+
+
+async def test_aclose_leaves_nothing_of_a_keyring_over_a_dripping_source() -> None:
+    with dripping_server(interval=1.0, phase="body") as drip:
+        keyring = Keyring(HttpSource(drip.url, timeout=DRIP_TIMEOUT), fetch_timeout=1)
+        with pytest.raises(NoActiveSecret):
+            await keyring.astart(timeout=0.5)
+        await keyring.aclose()
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+        assert await asyncio.to_thread(_until, lambda: drip.live == 0)
+        assert await asyncio.to_thread(
+            _until, lambda: not [t for t in threading.enumerate() if "hookseal" in t.name]
+        )
+
+
+def test_a_keyring_fetches_an_async_only_transport_on_its_own_loop(server: Server) -> None:
+    src = HttpSource(server.url, timeout=2, transport=httpx.AsyncHTTPTransport())
+    assert src.async_only
+    with Keyring(src, cooldown=0) as keyring:  # sync callers too: afetch on the keyring's loop
+        assert keyring.secret_set().ids == ("k1",)
+        server.behaviour.document = {"secrets": [{"id": "k2", "value": NEW}]}
+        found = asyncio.run(keyring.arefresh_after_mismatch())
+        assert found is not None
+        assert found.ids == ("k2",)
+    assert server.hits == 2
+    assert not [t for t in threading.enumerate() if t.name.startswith("hookseal")]
