@@ -23,7 +23,8 @@ Clock = ManualClock
 
 
 class CountingSource(SecretSource):
-    """A source whose answer, failure and speed the test controls; counts fetches."""
+    """A source whose answer, failure and speed the test controls; counts fetches. The keyring
+    fetches it with ``fetch`` on a thread of its own, for sync and asyncio callers alike."""
 
     name = "counting"
 
@@ -32,9 +33,7 @@ class CountingSource(SecretSource):
         self.ttl = ttl
         self.fail = False
         self.calls = 0
-        self.gate: threading.Event | None = None  # sync fetch waits for it
-        self.agate: asyncio.Event | None = None  # async fetch waits for it
-        self.acancelled = False
+        self.gate: threading.Event | None = None  # fetch waits for it
         self.closed = False
         self._lock = threading.Lock()
 
@@ -48,16 +47,6 @@ class CountingSource(SecretSource):
             self.calls += 1
         if self.gate is not None:
             self.gate.wait(10)
-        return self._answer()
-
-    async def afetch(self) -> Fetched:
-        self.calls += 1
-        if self.agate is not None:
-            try:
-                await self.agate.wait()
-            except asyncio.CancelledError:
-                self.acancelled = True
-                raise
         return self._answer()
 
     def close(self) -> None:
@@ -78,6 +67,9 @@ class Events:
 
     def count(self, name: str) -> int:
         return sum(1 for n, _ in self.seen if n == name)
+
+    def last(self, name: str) -> dict[str, Any]:
+        return [fields for n, fields in self.seen if n == name][-1]
 
     def wait_for(self, name: str, count: int = 1) -> None:
         with self._cond:
@@ -131,6 +123,13 @@ def keyring_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("hookseal-keyring")]
 
 
+def settle() -> None:
+    """Wait (bounded) until the fetch threads that already landed have ended."""
+    for thread in keyring_threads():
+        thread.join(10)
+    assert not keyring_threads()
+
+
 # -- the provider protocol ---------------------------------------------------------------------
 
 
@@ -156,6 +155,7 @@ def test_warm_keyring_serves_fresh_set_without_fetching(
 ) -> None:
     source = CountingSource(K1)
     keyring = make(source, refresh_interval=100).start()
+    settle()  # the start-up fetch's thread
     mono.advance(79)  # below refresh_ahead (0.8) of the interval
     for _ in range(50):
         assert keyring.secret_set().ids == ("k1",)
@@ -168,6 +168,7 @@ def test_past_refresh_ahead_serves_current_set_and_refreshes_in_a_thread(
 ) -> None:
     source = CountingSource(K1)
     keyring = make(source, refresh_interval=100).start()
+    settle()
     source.secrets = SecretSet([K2])
     source.gate = threading.Event()  # the background fetch hangs until released
     mono.advance(81)
@@ -180,27 +181,28 @@ def test_past_refresh_ahead_serves_current_set_and_refreshes_in_a_thread(
     assert source.calls == 2
 
 
-async def test_async_refresh_ahead_uses_one_task_and_aclose_leaves_none(
+async def test_async_refresh_ahead_uses_one_keyring_thread_and_aclose_leaves_none(
     make: Callable[..., Keyring], mono: Clock
 ) -> None:
+    """Not a task on the caller's loop (it would die with a short-lived loop): a thread of the
+    keyring's own, and nothing of it is left after aclose."""
     source = CountingSource(K1)
     keyring = await make(source, refresh_interval=100).astart()
-    source.agate = asyncio.Event()
+    await asyncio.to_thread(settle)
+    source.gate = threading.Event()
     mono.advance(90)
     before = asyncio.all_tasks()
     assert (await keyring.asecret_set()).ids == ("k1",)
     assert (await keyring.asecret_set()).ids == ("k1",)
-    started = asyncio.all_tasks() - before
-    assert [t.get_name() for t in started] == ["hookseal-keyring-counting"]
-    for _ in range(3):
-        await asyncio.sleep(0)  # the task is now inside the source's afetch
-    assert source.calls == 2
+    assert asyncio.all_tasks() == before  # no task on this loop
+    assert [t.name for t in keyring_threads()] == ["hookseal-keyring-counting"]
+    source.gate.set()
     await keyring.aclose()
+    assert source.calls == 2
     assert asyncio.all_tasks() == {asyncio.current_task()}
-    assert source.acancelled
     assert source.closed
     assert keyring.stats().fetch_failures == 0  # closing is not a failure
-    assert not keyring_threads()
+    await asyncio.to_thread(settle)
 
 
 def test_close_stops_background_refresh_and_closes_source(
@@ -319,12 +321,12 @@ async def test_hundred_tasks_missing_at_once_cause_one_fetch(
     make: Callable[..., Keyring],
 ) -> None:
     source = CountingSource(K1)
-    source.agate = asyncio.Event()
+    source.gate = threading.Event()
     keyring = make(source)
     tasks = [asyncio.create_task(keyring.asecret_set()) for _ in range(100)]
     for _ in range(3):
         await asyncio.sleep(0)  # every task is now waiting on the one fetch
-    source.agate.set()
+    source.gate.set()
     results = await asyncio.gather(*tasks)
     assert [r.ids for r in results] == [("k1",)] * 100
     assert source.calls == 1
@@ -334,7 +336,7 @@ async def test_cancelling_the_first_waiter_does_not_cancel_the_fetch(
     make: Callable[..., Keyring],
 ) -> None:
     source = CountingSource(K1)
-    source.agate = asyncio.Event()
+    source.gate = threading.Event()
     keyring = make(source)
     first = asyncio.create_task(keyring.asecret_set())
     await asyncio.sleep(0)
@@ -342,10 +344,9 @@ async def test_cancelling_the_first_waiter_does_not_cancel_the_fetch(
     await asyncio.sleep(0)
     first.cancel()
     await asyncio.gather(first, return_exceptions=True)
-    source.agate.set()
+    source.gate.set()
     assert (await second).ids == ("k1",)
     assert first.cancelled()
-    assert not source.acancelled
     assert source.calls == 1
     assert keyring.stats().fetch_failures == 0
 
@@ -364,12 +365,12 @@ async def test_a_hanging_async_fetch_is_bounded_by_fetch_timeout(
     make: Callable[..., Keyring],
 ) -> None:
     source = CountingSource(K1)
-    source.agate = asyncio.Event()  # never set
+    source.gate = threading.Event()  # never set during the request
     keyring = make(source, fetch_timeout=0.05)
     with pytest.raises(NoActiveSecret):
         await keyring.asecret_set()
-    assert source.acancelled
     assert keyring.stats().fetch_failures == 1
+    source.gate.set()
 
 
 def test_a_hung_background_fetch_is_given_up_after_fetch_timeout(
@@ -630,17 +631,20 @@ def test_backoff_grows_with_jitter_and_resets_on_success(
     source.fail = True
     keyring.start()  # warm: no fetch
     keyring.refresh_after_mismatch()  # failure 1: 10 s * (0.5 + 0.5 * 0.0) = 5 s
-    assert events.seen[-1][1]["retry_in"] == 5
+    events.wait_for("fetch_failed", 1)  # (reported after the waiters were woken)
+    assert events.last("fetch_failed")["retry_in"] == 5
     mono.advance(60)
     keyring.refresh_after_mismatch()  # failure 2: 20 s * 1.0
-    assert events.seen[-1][1]["retry_in"] == 20
+    events.wait_for("fetch_failed", 2)
+    assert events.last("fetch_failed")["retry_in"] == 20
     mono.advance(60)
     source.fail = False
     keyring.refresh_after_mismatch()  # success resets
     mono.advance(60)
     source.fail = True
     keyring.refresh_after_mismatch()  # failure 1 again: 10 s * 0.5
-    assert events.seen[-1][1]["retry_in"] == 5
+    events.wait_for("fetch_failed", 3)
+    assert events.last("fetch_failed")["retry_in"] == 5
 
 
 @pytest.mark.parametrize(
@@ -749,7 +753,9 @@ def test_events_and_logs_never_carry_secret_values(
     keyring.secret_set()
     events.wait_for("fetch_failed")
     names = [name for name, _ in events.seen]
-    assert names[:3] == ["fetched", "stale_served", "fetch_failed"]
+    # the background fetch is launched before the request reports what it served
+    assert names[0] == "fetched"
+    assert sorted(names[1:3]) == ["fetch_failed", "stale_served"]
     assert events.seen[0][1]["secret_ids"] == ("k1", "k2")
     text = caplog.text + repr(events.seen) + repr(keyring) + repr(keyring.stats())
     assert "secret-value" not in text
@@ -765,7 +771,7 @@ def test_a_failing_event_hook_does_not_break_requests(make: Callable[..., Keyrin
 
 
 def test_a_user_exception_message_is_not_logged(
-    make: Callable[..., Keyring], caplog: pytest.LogCaptureFixture
+    make: Callable[..., Keyring], events: Events, caplog: pytest.LogCaptureFixture
 ) -> None:
     class Leaky(SecretSource):
         def fetch(self) -> Fetched:
@@ -774,6 +780,7 @@ def test_a_user_exception_message_is_not_logged(
     caplog.set_level(logging.DEBUG, logger="hookseal")
     with pytest.raises(NoActiveSecret) as caught:
         make(Leaky()).start()
+    events.wait_for("fetch_failed")  # logged just before this event
     assert "old-secret-value" not in caplog.text + str(caught.value)
     assert "ValueError" in caplog.text
 
@@ -830,35 +837,21 @@ def test_static_source_keyring(make: Callable[..., Keyring]) -> None:
     assert keyring.secret_set().ids == ("k1",)
 
 
-def test_a_task_left_on_a_stopped_loop_is_given_up(
+def test_a_refresh_begun_from_a_loop_that_then_closed_still_lands(
     make: Callable[..., Keyring], mono: Clock, events: Events
 ) -> None:
+    """asyncio.run() per call: the loop that asked for the refresh is gone before the fetch
+    ends; the fetch is the keyring's, so it lands all the same."""
     source = CountingSource(K1)
-    keyring = make(source, refresh_interval=100, fetch_timeout=5).start()
-    source.agate = asyncio.Event()
+    keyring = make(source, refresh_interval=100).start()
+    source.gate = threading.Event()
+    source.secrets = SecretSet([K2])
     mono.advance(90)
-    loop = asyncio.new_event_loop()
-    try:
-        loop.run_until_complete(keyring.asecret_set())  # leaves a refresh task pending
-        mono.advance(11)  # past twice fetch_timeout: that loop is not running it
-        source.secrets = SecretSet([K2])
-        assert keyring.secret_set().ids == ("k1",)
-        assert keyring.stats().fetch_failures == 1
-        mono.advance(2)  # past the backoff: a thread refresh runs
-        keyring.secret_set()
-        events.wait_for("fetched", 2)
-        assert keyring.secret_set().ids == ("k2",)
-        loop.run_until_complete(drain())  # the cancellation lands on that loop
-        assert not asyncio.all_tasks(loop)
-        assert source.acancelled
-    finally:
-        loop.close()
-
-
-async def drain() -> None:
-    """Let every other task on this loop finish (they were cancelled)."""
-    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    await asyncio.gather(*others, return_exceptions=True)
+    assert asyncio.run(keyring.asecret_set()).ids == ("k1",)  # that loop is closed now
+    source.gate.set()
+    events.wait_for("fetched", 2)
+    assert keyring.secret_set().ids == ("k2",)
+    assert keyring.stats().fetches == source.calls == 2
 
 
 def test_start_times_out_on_a_hanging_source(make: Callable[..., Keyring]) -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from _dripping_server import dripping_server
 from _http_secrets_server import Server, secrets_http_server
-from hookseal import SignatureMismatch, Verifier
+from hookseal import Keyring, NoActiveSecret, SignatureMismatch, Verifier
 from hookseal.errors import ConfigurationError
 from hookseal.sources._base import SourceError
 from hookseal.sources.http import HttpSource, JsonMapping, cache_ttl
@@ -418,3 +421,121 @@ def test_transport_is_used_and_wrong_kind_is_refused() -> None:
     async_only = HttpSource("http://secrets.test/x", transport=httpx.AsyncHTTPTransport())
     with pytest.raises(ConfigurationError, match="async-only"):
         async_only.fetch()
+
+
+# -- timeout bounds the whole fetch (issue 8, item 8) ---------------------------------------
+
+DRIP_TIMEOUT = 2.0  # httpx's per-read timeout never fires: a byte arrives every second
+GIVE_UP = 15.0  # a failure bound only: the drip would take minutes to finish
+
+
+def _fetch_in_thread(src: HttpSource) -> tuple[threading.Thread, list[BaseException]]:
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            src.fetch()
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=run, name="test-fetch")
+    thread.start()
+    return thread, raised
+
+
+def _until(condition: Callable[[], bool]) -> bool:
+    pause = threading.Event()
+    for _ in range(int(GIVE_UP / 0.05)):
+        if condition():
+            return True
+        pause.wait(0.05)
+    return condition()
+
+
+@pytest.mark.parametrize("phase", ["headers", "body"])
+def test_timeout_bounds_the_whole_sync_fetch(phase: str) -> None:
+    with dripping_server(interval=1.0, phase=phase) as drip:
+        src = HttpSource(drip.url, timeout=DRIP_TIMEOUT)
+        thread, raised = _fetch_in_thread(src)
+        thread.join(GIVE_UP)
+        try:
+            assert not thread.is_alive(), "the fetch outlived its timeout"
+            (error,) = raised
+            assert isinstance(error, SourceError)
+            assert "timed out after 2s" in str(error)
+            assert _until(lambda: drip.live == 0)  # the connection is gone too
+            assert not [t for t in threading.enumerate() if t.name.startswith("hookseal")]
+        finally:
+            src.close()
+
+
+@pytest.mark.parametrize("phase", ["headers", "body"])
+async def test_timeout_bounds_the_whole_async_fetch(phase: str) -> None:
+    with dripping_server(interval=1.0, phase=phase) as drip:
+        src = HttpSource(drip.url, timeout=DRIP_TIMEOUT)
+        try:
+            with pytest.raises(SourceError, match=r"timed out after 2s"):
+                await asyncio.wait_for(src.afetch(), GIVE_UP)
+        finally:
+            await src.aclose()
+        assert await asyncio.to_thread(_until, lambda: drip.live == 0)
+
+
+def test_close_ends_a_fetch_in_progress() -> None:
+    with dripping_server(interval=1.0, phase="body") as drip:
+        src = HttpSource(drip.url, timeout=60)
+        thread, raised = _fetch_in_thread(src)
+        assert _until(lambda: drip.accepted == 1)
+        src.close()
+        thread.join(GIVE_UP)
+        assert not thread.is_alive()
+        assert [type(e) for e in raised] == [SourceError]
+        assert _until(lambda: drip.live == 0)
+
+
+def test_a_keyring_over_a_dripping_source_holds_one_connection_and_none_after_close() -> None:
+    """The keyring gives up waiting after fetch_timeout, but opens no second fetch (and
+    connection) while the first is still inside the source; close leaves nothing behind."""
+    with dripping_server(interval=1.0, phase="headers") as drip:
+        keyring = Keyring(
+            HttpSource(drip.url, timeout=DRIP_TIMEOUT),
+            fetch_timeout=0.5,
+            backoff_base=0.05,
+            backoff_max=0.1,
+        )
+        pause = threading.Event()
+        for _ in range(12):  # about 4 s of cold requests, each answered 503
+            with pytest.raises(NoActiveSecret):
+                keyring.secret_set()
+            pause.wait(0.3)
+        assert drip.accepted >= 2  # the source was asked again once the first fetch ended
+        keyring.close()
+        assert _until(lambda: drip.live == 0)
+        assert _until(lambda: not [t for t in threading.enumerate() if "hookseal" in t.name])
+        assert drip.most_live == 1
+
+
+async def test_aclose_leaves_nothing_of_a_keyring_over_a_dripping_source() -> None:
+    with dripping_server(interval=1.0, phase="body") as drip:
+        keyring = Keyring(HttpSource(drip.url, timeout=DRIP_TIMEOUT), fetch_timeout=1)
+        with pytest.raises(NoActiveSecret):
+            await keyring.astart(timeout=0.5)
+        await keyring.aclose()
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+        assert await asyncio.to_thread(_until, lambda: drip.live == 0)
+        assert await asyncio.to_thread(
+            _until, lambda: not [t for t in threading.enumerate() if "hookseal" in t.name]
+        )
+
+
+def test_a_keyring_fetches_an_async_only_transport_on_its_own_loop(server: Server) -> None:
+    src = HttpSource(server.url, timeout=2, transport=httpx.AsyncHTTPTransport())
+    assert src.async_only
+    with Keyring(src, cooldown=0) as keyring:  # sync callers too: afetch on the keyring's loop
+        assert keyring.secret_set().ids == ("k1",)
+        server.behaviour.document = {"secrets": [{"id": "k2", "value": NEW}]}
+        found = asyncio.run(keyring.arefresh_after_mismatch())
+        assert found is not None
+        assert found.ids == ("k2",)
+    assert server.hits == 2
+    assert not [t for t in threading.enumerate() if t.name.startswith("hookseal")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -12,7 +13,7 @@ import pytest
 import redis
 import redis.asyncio
 
-from hookseal import SignatureMismatch, Verifier
+from hookseal import Keyring, SignatureMismatch, Verifier
 from hookseal.errors import ConfigurationError
 from hookseal.sources._base import SourceError
 from hookseal.sources.redis import RedisSource, put_secret, remove_secret, retire_secret
@@ -252,3 +253,29 @@ async def test_async_unreachable() -> None:
             await down.afetch()
     finally:
         await down.aclose()
+
+
+def test_a_keyring_over_an_asyncio_client_fetches_on_its_own_loop(
+    client: redis.Redis, redis_url: str, key: str
+) -> None:
+    """Given only an asyncio client, the keyring fetches with afetch on a loop of its own:
+    from a thread with no loop, and from short-lived loops that are gone at once."""
+    put_secret(client, key, "k1", OLD)
+    async_client = redis.asyncio.Redis.from_url(redis_url)
+    source = RedisSource(async_client, key=key)
+    assert source.async_only
+    keyring = Keyring(source, cooldown=0)
+    try:
+        assert keyring.start().secret_set().ids == ("k1",)
+        put_secret(client, key, "k2", NEW)
+        assert asyncio.run(keyring.arefresh_after_mismatch()) is not None
+        assert keyring.secret_set().ids == ("k1", "k2")
+        remove_secret(client, key, "k2")
+        found = keyring.refresh_after_mismatch()
+        assert found is not None
+        assert found.ids == ("k1",)
+        assert keyring.stats().fetch_failures == 0
+    finally:
+        keyring.close()  # the client is the user's: the keyring does not close it
+    assert [t for t in threading.enumerate() if t.name.startswith("hookseal-keyring")] == []
+    asyncio.run(async_client.aclose())

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .._futures import in_own_thread
 from ..errors import HookSealError
 from ..secrets import SecretSet
 
@@ -36,18 +36,31 @@ class Fetched:
 
 class SecretSource(ABC):
     """Where secrets come from. ``fetch`` may block (files, HTTP); ``afetch`` must not block the
-    event loop (the default runs ``fetch`` in a worker thread). Raise :class:`SourceError` on
-    failure; never return a partial or empty set unless the source was told that is allowed."""
+    event loop (the default runs ``fetch`` in a thread of its own). Raise :class:`SourceError` on
+    failure; never return a partial or empty set unless the source was told that is allowed.
+
+    A :class:`~hookseal.keyring.Keyring` calls ``fetch`` on a thread it owns, whatever kind of
+    code asks it for secrets; only a source that is :attr:`async_only` is fetched with
+    ``afetch``, on an event loop the keyring owns.
+    """
 
     name: str = "source"
+
+    @property
+    def async_only(self) -> bool:
+        """True when this source can fetch only through :meth:`afetch` (it was given an asyncio
+        client or transport and no sync one). Sources that can do both keep this default."""
+        return False
 
     @abstractmethod
     def fetch(self) -> Fetched:
         """Fetch the current secrets."""
 
     async def afetch(self) -> Fetched:
-        """Fetch without blocking the event loop."""
-        return await asyncio.to_thread(self.fetch)
+        """Fetch without blocking the event loop: the default runs :meth:`fetch` in a thread of
+        its own, not in the loop's default executor, so a fetch that hangs cannot starve
+        ``asyncio.to_thread`` and ``getaddrinfo`` (every outgoing connection of the app)."""
+        return await in_own_thread(self.fetch, name=f"hookseal-{self.name}-fetch")
 
     def subscribe(self, callback: Callable[[], None]) -> Unsubscribe:
         """Ask to be told when the secrets may have changed (a watched file, a pub/sub message).

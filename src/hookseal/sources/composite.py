@@ -51,6 +51,11 @@ class CompositeSource(SecretSource):
         self._lock = threading.Lock()
         self._parts: dict[int, tuple[Fetched, float]] = {}
 
+    @property
+    def async_only(self) -> bool:
+        """One child that fetches only with asyncio makes the whole composite so."""
+        return any(source.async_only for source in self.sources)
+
     def fetch(self) -> Fetched:
         outcomes: list[Fetched | Exception] = []
         for source in self.sources:

@@ -4,11 +4,20 @@ The response is mapped to secrets by a :class:`JsonMapping` (default :meth:`Json
 the provider APIs have their own sources), and its ``Cache-Control: max-age`` becomes the
 snapshot's TTL hint. Errors name the method, the URL
 without its query (tokens live there) and what went wrong; never a header or a byte of the body.
+
+``timeout`` bounds the whole fetch, not each read: httpx's timeouts are per operation, so a
+server sending a byte a second would never time out. ``afetch`` runs the request inside one
+cancel scope (``anyio.fail_after``). ``fetch`` keeps a deadline that shuts the fetch's sockets
+down when it passes (shutting a socket down wakes a read blocked on it in another thread); it
+learns them from httpx's ``trace`` extension as each connection opens, which is why the client
+it makes keeps no idle connections (a reused one would open unseen).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +27,7 @@ from ._base import Fetched, SecretSource, SourceError
 from ._mapping import JsonMapping
 
 try:
+    import anyio
     import httpx
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("HttpSource needs httpx: pip install hookseal[http]") from exc
@@ -35,8 +45,12 @@ class HttpSource(SecretSource):
     never logged or shown in ``repr``. ``transport`` is handed to the httpx client (a
     ``MockTransport``, or a transport with retries or a proxy). Clients are created on first
     use and closed by :meth:`close` / :meth:`aclose` (in asyncio code use ``aclose``: it closes
-    both). Redirects are not followed: the auth headers must not travel to another host, so a
-    3xx is a failure like any other non-2xx answer.
+    both); closing ends a fetch in progress. Redirects are not followed: the auth headers must not
+    travel to another host, so a 3xx is a failure like any other non-2xx answer.
+
+    ``timeout`` bounds the whole fetch: connecting, the answer's headers and its body. (A DNS
+    lookup in ``fetch`` is bounded only by the system resolver; with ``transport=`` a connection
+    the transport reuses is bounded from its answer's headers on.)
     """
 
     def __init__(
@@ -75,6 +89,15 @@ class HttpSource(SecretSource):
         self._lock = threading.Lock()
         self._client: httpx.Client | None = None
         self._aclient: httpx.AsyncClient | None = None
+        self._deadlines: set[_Deadline] = set()
+
+    @property
+    def async_only(self) -> bool:
+        """True when the ``transport`` given works only with asyncio (then use ``afetch``)."""
+        transport = self._transport
+        return isinstance(transport, httpx.AsyncBaseTransport) and not isinstance(
+            transport, httpx.BaseTransport
+        )
 
     def __repr__(self) -> str:
         return f"HttpSource(name={self.name!r}, url={self._where.split(' ', 1)[1]!r})"
@@ -83,20 +106,37 @@ class HttpSource(SecretSource):
 
     def fetch(self) -> Fetched:
         client = self._sync_client()
+        deadline = _Deadline(self.timeout, f"hookseal-{self.name}-deadline")
+        with self._lock:
+            self._deadlines.add(deadline)
         try:
             with client.stream(
-                self.method, self.url, headers=self._headers, json=self._json_body
+                self.method,
+                self.url,
+                headers=self._headers,
+                json=self._json_body,
+                extensions={"trace": deadline.trace},
             ) as response:
+                deadline.watch(response.extensions.get("network_stream"))
                 body = self._read(response, response.iter_bytes())
         except httpx.TimeoutException:
             raise self._error(f"timed out after {self.timeout:g}s") from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, OSError) as exc:
+            if deadline.expired:
+                raise self._error(f"timed out after {self.timeout:g}s") from None
             raise self._error(f"request failed ({type(exc).__name__})") from None
+        finally:
+            deadline.cancel()
+            with self._lock:
+                self._deadlines.discard(deadline)
         return self._parse(response, body)
 
     def close(self) -> None:
         with self._lock:
             client, self._client = self._client, None
+            running = list(self._deadlines)
+        for deadline in running:  # wake a fetch blocked on a socket before closing it
+            deadline.expire()
         if client is not None:
             client.close()
 
@@ -107,7 +147,10 @@ class HttpSource(SecretSource):
                 if transport is not None and not isinstance(transport, httpx.BaseTransport):
                     raise ConfigurationError("this transport is async-only: use afetch()")
                 self._client = httpx.Client(
-                    timeout=self.timeout, transport=transport, follow_redirects=False
+                    timeout=self.timeout,
+                    transport=transport,
+                    follow_redirects=False,
+                    limits=httpx.Limits(max_keepalive_connections=0),
                 )
             return self._client
 
@@ -116,12 +159,13 @@ class HttpSource(SecretSource):
     async def afetch(self) -> Fetched:
         client = self._async_client()
         try:
-            async with client.stream(
-                self.method, self.url, headers=self._headers, json=self._json_body
-            ) as response:
-                chunks = [chunk async for chunk in self._alimited(response)]
-                body = b"".join(chunks)
-        except httpx.TimeoutException:
+            with anyio.fail_after(self.timeout):
+                async with client.stream(
+                    self.method, self.url, headers=self._headers, json=self._json_body
+                ) as response:
+                    chunks = [chunk async for chunk in self._alimited(response)]
+                    body = b"".join(chunks)
+        except (httpx.TimeoutException, TimeoutError):
             raise self._error(f"timed out after {self.timeout:g}s") from None
         except httpx.HTTPError as exc:
             raise self._error(f"request failed ({type(exc).__name__})") from None
@@ -182,6 +226,55 @@ class HttpSource(SecretSource):
 
     def _error(self, what: str) -> SourceError:
         return SourceError(f"{self.name}: {self._where}: {what}")
+
+
+class _Deadline:
+    """The end of one sync fetch: when it passes, the sockets the fetch opened are shut down,
+    which ends a connect, read or write blocked on them (and no later one can start)."""
+
+    def __init__(self, seconds: float, name: str) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.expired = False
+        self._timer = threading.Timer(seconds, self.expire)
+        self._timer.name = name
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpx's ``trace`` extension: learn each connection the fetch opens."""
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            self.watch(info.get("return_value"))
+
+    def watch(self, stream: Any) -> None:
+        """Shut ``stream``'s socket down at the deadline (at once if it has passed)."""
+        get = getattr(stream, "get_extra_info", None)
+        sock = get("socket") if callable(get) else None
+        if not isinstance(sock, socket.socket):
+            return
+        with self._lock:
+            if not self.expired:
+                self._sockets.append(sock)
+                return
+        _shut(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            _shut(sock)
+
+    def cancel(self) -> None:
+        """The fetch is over: stop the timer (its thread ends at once)."""
+        self._timer.cancel()
+        if self._timer is not threading.current_thread():
+            self._timer.join()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed by its owner
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def cache_ttl(headers: Mapping[str, str]) -> float | None:

@@ -98,6 +98,11 @@ class JoinedSource(SecretSource):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, store={self.store!r})"
 
+    @property
+    def async_only(self) -> bool:
+        """As its store: a store that fetches only with asyncio makes the join so."""
+        return self.store.async_only
+
     def fetch(self) -> Fetched:
         listed = self.listing.entries()  # first: a failing provider costs no store read
         return self._join(self.store.fetch(), listed)

@@ -66,6 +66,11 @@ class RedisSource(SecretSource):
     def __repr__(self) -> str:
         return f"RedisSource(name={self.name!r}, key={self.key!r}, channel={self.channel!r})"
 
+    @property
+    def async_only(self) -> bool:
+        """Given only an asyncio client: a keyring fetches with ``afetch``, on its own loop."""
+        return not self._clients.can_sync
+
     def fetch(self) -> Fetched:
         try:
             raw = self._clients.sync().hgetall(self.key)
@@ -161,6 +166,11 @@ class RedisSource(SecretSource):
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self._stop_listener)
+        if self.async_only:  # your client stays open; its idle connections, bound to this
+            # event loop, are let go here (the client reconnects on its next use)
+            pool = getattr(self._clients.async_client(), "connection_pool", None)
+            if pool is not None:
+                await pool.disconnect(inuse_connections=False)
         await self._clients.aclose()
 
     def _stop_listener(self) -> None:
