@@ -18,7 +18,13 @@ from ...problem import PROBLEM_CONTENT_TYPE, problem_document
 from ...verifier import PendingVerification, Verified, Verifier
 from ...wsgi import declared_length
 
-__all__ = ["REQUEST_ATTRIBUTE", "averify_request", "problem_response", "verify_request"]
+__all__ = [
+    "REQUEST_ATTRIBUTE",
+    "averify_request",
+    "problem_response",
+    "status_of",
+    "verify_request",
+]
 
 REQUEST_ATTRIBUTE = "hookseal"
 
@@ -48,6 +54,12 @@ def problem_response(error: VerificationError) -> JsonResponse:
         content_type=PROBLEM_CONTENT_TYPE,
         headers=headers,
     )
+
+
+def status_of(response: object) -> int | None:
+    """The status a view or the rest of the chain answered (None: not a response at all)."""
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
 
 
 def _framing(request: HttpRequest, limit: int) -> int | None:
