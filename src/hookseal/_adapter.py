@@ -161,15 +161,20 @@ def claim(verifier: Verifier, verified: Verified) -> Claim | None:
 
 
 def call_settling(
-    held: Claim | None, call: Callable[[], Result], status_of: Callable[[Result], int | None]
+    held: Claim | None,
+    call: Callable[[], Result],
+    status_of: Callable[[Result], int | None],
+    status_of_error: Callable[[BaseException], int | None] = lambda error: None,
 ) -> Result:
-    """``call()``, then settle ``held`` with the status of its result (released if it raised)."""
+    """``call()``, then settle ``held`` with the status of its result. If it raises, settle
+    with what the framework will answer for that exception (``status_of_error``: a 404 for
+    Django's Http404, say); None, the default, means no answer: released."""
     if held is None:
         return call()
     try:
         result = call()
-    except BaseException:
-        held.release()
+    except BaseException as error:
+        held.settle(status_of_error(error))
         raise
     held.settle(status_of(result))
     return result
@@ -179,14 +184,15 @@ async def acall_settling(
     held: Claim | None,
     call: Callable[[], Awaitable[Result]],
     status_of: Callable[[Result], int | None],
+    status_of_error: Callable[[BaseException], int | None] = lambda error: None,
 ) -> Result:
     """:func:`call_settling` for a coroutine."""
     if held is None:
         return await call()
     try:
         result = await call()
-    except BaseException:
-        await held.arelease()
+    except BaseException as error:
+        await held.asettle(status_of_error(error))
         raise
     await held.asettle(status_of(result))
     return result

@@ -48,7 +48,7 @@ class ReplayGuard(Protocol):
 EventHook = Callable[..., None]
 """``on_event(event, guard="memory", **fields)``, as the keyring's: for metrics and alerts."""
 
-_RECOVERED_BELOW = 0.9  # a full episode ends when occupancy falls under this share of maxsize
+_RECOVERED_BELOW = 0.9  # a full episode ends once occupancy is under this share of maxsize
 
 
 class InMemoryReplayGuard:
@@ -98,10 +98,10 @@ class InMemoryReplayGuard:
             if len(cache) >= self.maxsize:
                 error, event = self._full()
             else:
-                cache[key] = self._timer() + lifetime
                 if self._refused and len(cache) < self.maxsize * _RECOVERED_BELOW:
                     event = ("replay_guard_recovered", {"refused": self._refused})
                     self._refused, self._soonest = 0, None
+                cache[key] = self._timer() + lifetime
                 error = None
         if event is not None:
             self._emit(event[0], **event[1])

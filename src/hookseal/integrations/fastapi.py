@@ -28,6 +28,7 @@ from typing import Any
 
 try:
     from fastapi import FastAPI, Header, Request
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import Response
     from starlette.exceptions import HTTPException
     from starlette.requests import ClientDisconnect
@@ -208,8 +209,8 @@ class VerifiedWebhook:
             return
         try:
             yield verified
-        except BaseException:
-            await held.arelease()  # the endpoint raised: FastAPI answers with an error
+        except BaseException as error:  # the endpoint raised: settle with FastAPI's answer
+            await held.asettle(_status_of_error(error))
             raise
         response: Response | None = parameters.get(_RESPONSE_PARAMETER)
         status = None if response is None else response.status_code
@@ -284,6 +285,16 @@ def _dependency_signature(scheme: Scheme, document_headers: bool) -> inspect.Sig
             )
         )
     return inspect.Signature(parameters, return_annotation=Verified)
+
+
+def _status_of_error(error: BaseException) -> int | None:
+    """What FastAPI answers for an exception the endpoint raised: an HTTPException's own
+    status, 422 for a validation error, None (a 500) for anything else."""
+    if isinstance(error, HTTPException):
+        return error.status_code
+    if isinstance(error, RequestValidationError):
+        return 422
+    return None
 
 
 def _register_handler(request: Request) -> None:

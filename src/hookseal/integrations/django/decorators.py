@@ -32,6 +32,7 @@ from .request import (
     averify_request,
     problem_response,
     status_of,
+    status_of_error,
     verify_request,
 )
 
@@ -97,7 +98,10 @@ def verify_webhook(
                 except VerificationError as error:
                     return problem_response(error)
                 return await acall_settling(
-                    claim(chosen, verified), lambda: view(request, *args, **kwargs), status_of
+                    claim(chosen, verified),
+                    lambda: view(request, *args, **kwargs),
+                    status_of,
+                    status_of_error,
                 )
 
             return csrf_exempt(async_verified)  # type: ignore[no-any-return]
@@ -112,7 +116,10 @@ def verify_webhook(
             except VerificationError as error:
                 return problem_response(error)
             return call_settling(
-                claim(chosen, result), lambda: view(request, *args, **kwargs), status_of
+                claim(chosen, result),
+                lambda: view(request, *args, **kwargs),
+                status_of,
+                status_of_error,
             )
 
         return csrf_exempt(verified)  # type: ignore[no-any-return]

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, JsonResponse, UnreadablePostError
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
+from django.http import Http404, HttpRequest, JsonResponse, UnreadablePostError
 
 from ...errors import IncompleteBody, PayloadTooLarge, VerificationError
 from ...problem import PROBLEM_CONTENT_TYPE, problem_document
@@ -23,6 +28,7 @@ __all__ = [
     "averify_request",
     "problem_response",
     "status_of",
+    "status_of_error",
     "verify_request",
 ]
 
@@ -60,6 +66,18 @@ def status_of(response: object) -> int | None:
     """The status a view or the rest of the chain answered (None: not a response at all)."""
     status = getattr(response, "status_code", None)
     return status if isinstance(status, int) else None
+
+
+def status_of_error(error: BaseException) -> int | None:
+    """What Django answers for an exception a view raises: its 4xx for the ones it maps
+    (Http404, PermissionDenied, BadRequest, SuspiciousOperation), None (a 500) otherwise."""
+    if isinstance(error, Http404):
+        return 404
+    if isinstance(error, PermissionDenied):
+        return 403
+    if isinstance(error, (BadRequest, SuspiciousOperation)):
+        return 400
+    return None
 
 
 def _framing(request: HttpRequest, limit: int) -> int | None:
