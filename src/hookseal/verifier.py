@@ -196,7 +196,9 @@ class Verifier:
     # -- streaming ----------------------------------------------------------------------------
 
     def begin(self, headers: HeadersLike, *, now: Instant | None = None) -> PendingVerification:
-        """Start verifying a body that arrives in chunks (middleware); headers are checked now."""
+        """Start verifying a body that arrives in chunks (middleware). The headers are checked
+        now (a bad one is refused before any body is read); validity is judged again, with the
+        secrets and the moment of :meth:`PendingVerification.finish`."""
         moment, presented = self._prepare(b"", headers, now)
         return PendingVerification(
             self, presented, moment, self.provider.secret_set(), now is not None
