@@ -209,3 +209,17 @@ async def test_one_timer_serves_every_request_in_a_slice() -> None:
     assert first[0] is second[0]  # both deadlines fall in (130, 131]: one slice, one timer
     assert third[0] is not first[0]
     assert first[0].pending == {asyncio.current_task()}
+
+
+async def test_a_stall_is_cut_even_when_the_injected_clock_stands_still() -> None:
+    """The timer is relative: a frozen ManualClock still gets each stalled request cut."""
+    app = App()
+    middleware = WebhookVerificationMiddleware(
+        app, secrets=SECRET, body_timeout=0.2, monotonic=ManualClock(0.0)
+    )
+    body, headers = signed_request(b"x" * 64, SECRET)
+    for _ in range(2):  # the second joins no slice whose timer already fired
+        sender = Sender(body, pieces=2, stall_after=1)
+        await asyncio.wait_for(middleware(scope_for(headers), sender.receive, sender.send), BOUND)
+        assert sender.status == 408
+    assert app.calls == 0

@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from .errors import BodyTimeout, ConfigurationError
 
-_current_task = asyncio.current_task
+_running_loop = asyncio._get_running_loop  # C: the running loop or None, without raising
+if sys.version_info >= (3, 12):  # current_task is C from 3.12 on
+    _tasks_by_loop = None
+else:  # a Python function before: read the table it reads, without its call
+    _tasks_by_loop = getattr(asyncio.tasks, "_current_tasks", None)
 
 __all__ = [
     "DEFAULT_BODY_TIMEOUT",
@@ -99,18 +104,18 @@ class Watchdog:
     def enter(self, now: float) -> Ward | None:
         """Watch the current task from ``now`` (a reading of the caller's monotonic clock; the
         timer itself is relative, so any monotonic clock will do)."""
-        try:
-            task = _current_task()
-        except RuntimeError:  # no asyncio loop running (trio)
+        loop = _running_loop()
+        if loop is None:  # no asyncio loop running (trio)
             return None
+        task = asyncio.current_task(loop) if _tasks_by_loop is None else _tasks_by_loop.get(loop)
         if task is None:  # pragma: no cover - a coroutine always runs in a task under asyncio
             return None
         deadline = now + self.seconds
         current = self._current
-        if current is None or deadline > current.at or current.loop is not task.get_loop():
+        if current is None or deadline > current.at or current.fired or current.loop is not loop:
             step = self._slice
             at = math.ceil(deadline / step) * step
-            current = self._current = _Slice(task.get_loop(), at, at - now)
+            current = self._current = _Slice(loop, at, at - now)
         current.pending.add(task)
         return current, task
 
@@ -143,17 +148,18 @@ def expired(ward: Ward) -> bool:
 class _Slice:
     """The tasks whose deadline falls before ``at``; one loop timer cancels those still reading."""
 
-    __slots__ = ("at", "cut", "loop", "pending")
+    __slots__ = ("at", "cut", "fired", "loop", "pending")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, at: float, delay: float) -> None:
         self.loop = loop
         self.at = at
+        self.fired = False  # then no task joins it (with a real clock none would anyway)
         self.pending: set[asyncio.Task[Any]] = set()
         self.cut: set[asyncio.Task[Any]] = set()
         loop.call_later(delay, self._fire)
 
     def _fire(self) -> None:
-        # Deadlines only grow, so once this fires no new task joins this slice.
+        self.fired = True
         self.cut, self.pending = self.pending, set()
         for task in self.cut:
             task.cancel()

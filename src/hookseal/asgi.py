@@ -178,8 +178,6 @@ class WebhookVerificationMiddleware:
             try:
                 while True:
                     message = await receive()
-                    if watchdog is not None and self._monotonic() > deadline:
-                        raise timed_out(timeout)  # a dripping sender: cut at its next message
                     kind = message["type"]
                     if kind == "http.disconnect":
                         return  # the sender is gone: nobody to answer, nothing for the app
@@ -194,6 +192,10 @@ class WebhookVerificationMiddleware:
                         pending.update(chunk)
                     if not message.get("more_body", False):
                         break
+                    if watchdog is not None and self._monotonic() > deadline:
+                        # A dripping sender, cut between its messages. The last one is not
+                        # checked: had it come late, the watchdog's timer would have cut it.
+                        raise timed_out(timeout)
             except asyncio.CancelledError:
                 if ward is None or not expired(ward):
                     raise  # not ours: the server or the app's host is cancelling
