@@ -47,7 +47,6 @@ from .._adapter import (
 )
 from .._deadline import (
     DEFAULT_BODY_TIMEOUT,
-    Deadline,
     Watchdog,
     check_body_timeout,
     expired,
@@ -154,6 +153,17 @@ class VerifiedWebhook:
     take: a slower one is refused with 408 (``monotonic`` is the clock it is read on).
     """
 
+    def __new__(cls, *args: Any, **options: Any) -> VerifiedWebhook:
+        # With a replay guard the dependency is one with ``yield``, to settle the delivery's
+        # claim after the endpoint ran; without one a plain coroutine, because FastAPI's exit
+        # stack for a ``yield`` dependency costs more per request than the verification does.
+        guard = options.get("replay_guard")
+        ready = options.get("verifier")
+        if guard is None and ready is not None:
+            guard = getattr(ready, "replay_guard", None)
+        chosen = _ReleasingWebhook if cls is VerifiedWebhook and guard is not None else cls
+        return super().__new__(chosen)
+
     def __init__(
         self,
         secrets: SecretsLike | None = None,
@@ -182,7 +192,10 @@ class VerifiedWebhook:
         self.body_timeout = check_body_timeout(body_timeout)
         self._monotonic = monotonic
         self._watchdog = None if self.body_timeout is None else Watchdog(self.body_timeout)
-        self.__signature__ = _dependency_signature(self.verifier.scheme, document_headers)
+        releasing = isinstance(self, _ReleasingWebhook)
+        self.__signature__ = _dependency_signature(
+            self.verifier.scheme, document_headers, response=releasing
+        )
 
     def __repr__(self) -> str:
         return (
@@ -190,32 +203,15 @@ class VerifiedWebhook:
             f"body_timeout={self.body_timeout})"
         )
 
-    async def __call__(self, request: Request, **parameters: Any) -> AsyncIterator[Verified]:
-        """Verify ``request``, yield the result to the endpoint, then settle the delivery's
-        replay claim with how the endpoint did. The header values FastAPI passes in are only
-        for the docs."""
+    async def __call__(self, request: Request, **headers: Any) -> Verified:
+        """Verify ``request``; the header values FastAPI passes in are only for the docs."""
         try:
             verified = await self._verify(request)
         except VerificationError as error:
             _register_handler(request)
             raise WebhookRejected(error) from None
         request.state.hookseal = verified
-        held = claim(self.verifier, verified)
-        claims: list[Claim] | None = request.scope.get(_CLAIMS_KEY)
-        if held is None or claims is not None:
-            if held is not None and claims is not None:
-                claims.append(held)  # ReleaseOnFailure sees the status actually sent
-            yield verified
-            return
-        try:
-            yield verified
-        except BaseException as error:  # the endpoint raised: settle with FastAPI's answer
-            await held.asettle(_status_of_error(error))
-            raise
-        response: Response | None = parameters.get(_RESPONSE_PARAMETER)
-        status = None if response is None else response.status_code
-        if status is not None:  # the endpoint set a status on its injected Response
-            await held.asettle(status)
+        return verified
 
     async def _verify(self, request: Request) -> Verified:
         limit = self.max_body_size
@@ -234,15 +230,16 @@ class VerifiedWebhook:
             )
         size = 0
         watchdog = self._watchdog
-        deadline = None
+        deadline = 0.0
         ward = None
-        if watchdog is not None:
-            deadline = Deadline(watchdog.seconds, self._monotonic)
-            ward = watchdog.enter(deadline.start)
+        if watchdog is not None:  # a body_timeout is set
+            start = self._monotonic()
+            deadline = start + watchdog.seconds
+            ward = watchdog.enter(start)
         try:
             async for chunk in request.stream():
-                if deadline is not None:
-                    deadline.check()  # a dripping sender: cut at its next chunk
+                if watchdog is not None and self._monotonic() > deadline:
+                    raise timed_out(watchdog.seconds)  # a dripping sender: cut at its next chunk
                 if chunk:
                     size += len(chunk)
                     if size > limit:
@@ -251,11 +248,12 @@ class VerifiedWebhook:
         except ClientDisconnect:
             raise IncompleteBody("the client disconnected before the body ended") from None
         except asyncio.CancelledError:
-            if deadline is None or ward is None or not expired(ward):
+            if watchdog is None or ward is None or not expired(ward):
                 raise  # not the watchdog's: the server or the host is cancelling
-            raise timed_out(deadline.seconds) from None  # a sender that stopped sending
+            raise timed_out(watchdog.seconds) from None  # a sender that stopped sending
         finally:
-            leave(ward)
+            if ward is not None:
+                leave(ward)
         if declared is not None and size != declared:
             raise IncompleteBody(f"the body is {size} bytes but Content-Length says {declared}")
         # What Request.body() itself caches, so the endpoint (and FastAPI) read it again.
@@ -263,13 +261,50 @@ class VerifiedWebhook:
         return await pending.afinish()
 
 
-def _dependency_signature(scheme: Scheme, document_headers: bool) -> inspect.Signature:
-    """``(request: Request, *, <one optional Header per scheme header>)`` for FastAPI."""
+class _ReleasingWebhook(VerifiedWebhook):
+    """:class:`VerifiedWebhook` with a replay guard: a dependency with ``yield``, which settles
+    the delivery's claim once the endpoint has run (what :func:`VerifiedWebhook.__new__`
+    builds when there is a guard)."""
+
+    async def __call__(  # type: ignore[override]
+        self, request: Request, **parameters: Any
+    ) -> AsyncIterator[Verified]:
+        """Verify ``request``, yield the result to the endpoint, then settle the delivery's
+        replay claim with how the endpoint did."""
+        verified = await VerifiedWebhook.__call__(self, request)
+        held = claim(self.verifier, verified)
+        claims: list[Claim] | None = request.scope.get(_CLAIMS_KEY)
+        if held is None or claims is not None:
+            if held is not None and claims is not None:
+                claims.append(held)  # ReleaseOnFailure sees the status actually sent
+            yield verified
+            return
+        try:
+            yield verified
+        except BaseException as error:  # the endpoint raised: settle with FastAPI's answer
+            await held.asettle(_status_of_error(error))
+            raise
+        response: Response | None = parameters.get(_RESPONSE_PARAMETER)
+        status = None if response is None else response.status_code
+        if status is not None:  # the endpoint set a status on its injected Response
+            await held.asettle(status)
+
+
+def _dependency_signature(
+    scheme: Scheme, document_headers: bool, *, response: bool
+) -> inspect.Signature:
+    """``(request: Request, *, <one optional Header per scheme header>)`` for FastAPI, and
+    with ``response`` FastAPI's per-request Response (a status the endpoint sets on it is read
+    after the endpoint ran)."""
     parameters = [
-        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
-        # FastAPI's per-request Response: a status the endpoint sets on it is read after it ran.
-        inspect.Parameter(_RESPONSE_PARAMETER, inspect.Parameter.KEYWORD_ONLY, annotation=Response),
+        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)
     ]
+    if response:
+        parameters.append(
+            inspect.Parameter(
+                _RESPONSE_PARAMETER, inspect.Parameter.KEYWORD_ONLY, annotation=Response
+            )
+        )
     for name in scheme.header_names if document_headers else ():
         parameters.append(
             inspect.Parameter(
