@@ -276,8 +276,15 @@ def test_schemes_lists_every_scheme(capsys: pytest.CaptureFixture[str]) -> None:
         "X-Slack-Signature",
         "X-Shopify-Hmac-Sha256",
         "Signature",
+        "X-Twilio-Signature",
+        "X-Signature-Ed25519",
     ):
         assert header in out
+    listed = [line.split()[0] for line in out.splitlines()[3:] if line.strip()]
+    assert len(listed) >= 30
+    assert {"twilio", "square", "hubspot", "mailgun", "discord", "sendgrid", "gitlab"} <= set(
+        listed
+    )
 
 
 def test_runs_as_a_module_in_a_real_process(body_file: Path) -> None:

@@ -6,7 +6,6 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 import pytest
 
@@ -66,7 +65,7 @@ class CountingSignature(schemes.Signature):
     """The Signature scheme with counting material (a fresh material kind per test)."""
 
     log: list[str] | None = None
-    material_kind: ClassVar[str] = "counting"
+    material_kind = "counting"
 
     def derive(self, secret: Secret) -> KeyMaterial:
         assert self.log is not None

@@ -193,3 +193,28 @@ def test_a_refused_late_body_leaves_no_replay_key() -> None:
     with pytest.raises(SignatureMismatch):
         pending.finish()
     assert len(guard) == 0
+
+
+@pytest.mark.parametrize("scheme", ["square", "twilio", "hubspot"])
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_schemes_that_sign_the_request_judge_at_finish_too(
+    scheme: str, asynchronous: bool
+) -> None:
+    """The general path (hookseal._general) streams too: the same rule holds there."""
+    url = "https://example.com/hooks/in?tenant=1"
+    clock = ManualClock(T)
+    secrets = SecretSet([Secret("new-key"), Secret("old-key", expires_at=T + 1)])
+    verifier = Verifier(secrets, scheme=scheme, leeway=0, clock=clock)
+    headers = sign(BODY, "old-key", scheme=scheme, url=url, now=T)
+    pending = (
+        await verifier.abegin(headers, url=url)
+        if asynchronous
+        else verifier.begin(headers, url=url)
+    )
+    clock.advance(2)  # past the old key's expiry, inside every timestamp tolerance
+    pending.update(BODY)
+    with pytest.raises(SignatureMismatch):
+        await pending.afinish() if asynchronous else pending.finish()
+    pending = verifier.begin(headers, url=url, now=T)  # pinned: judged at T, where it is valid
+    pending.update(BODY)
+    assert pending.finish().secret_id == Secret("old-key").id

@@ -8,7 +8,25 @@ import pytest
 from hookseal import Secret, SignatureMismatch, VerificationError, Verifier, sign, verify
 from hookseal.testing import forged_request, tampered
 
-SCHEMES = ["signature", "github", "standard", "stripe", "slack", "shopify"]
+SCHEMES = [
+    "signature",
+    "github",
+    "standard",
+    "stripe",
+    "slack",
+    "shopify",
+    # data-driven providers (HeaderScheme records) with HMAC keys
+    "bitbucket",
+    "paystack",
+    "xero",
+    "typeform",
+    "intercom",
+    "pagerduty",
+    "paddle",
+    "zoom",
+    "calendly",
+    "twitch",
+]
 SECRETS = [
     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",

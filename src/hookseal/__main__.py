@@ -224,14 +224,22 @@ def _run_verify(args: argparse.Namespace) -> int:
 
 
 def _run_schemes(args: argparse.Namespace) -> int:
-    seen: set[type] = set()
-    for name in schemes.names():
-        scheme = schemes.by_name(name)
-        if type(scheme) in seen:
-            continue
-        seen.add(type(scheme))
-        stamp = "timestamped" if scheme.timestamped else "no timestamp"
-        print(f"{scheme.name:10} {', '.join(scheme.header_names)}  ({stamp})")
+    aliases: dict[str, list[str]] = {}
+    for alias, target in schemes.ALIASES.items():
+        aliases.setdefault(target, []).append(alias)
+    listed = schemes.schemes()
+    print(f"{len(listed)} schemes (use the name as --scheme, scheme= or in settings)\n")
+    print(f"{'scheme':14} {'proof':17} {'tolerance':10} headers")
+    for scheme in listed:
+        tolerance = f"{scheme.default_tolerance:g} s" if scheme.timestamped else "-"
+        headers = ", ".join(scheme.header_names) or "(in the body)"
+        extra = []
+        if scheme.signs_request:
+            extra.append("needs url=")
+        if scheme.name in aliases:
+            extra.append("also: " + ", ".join(sorted(aliases[scheme.name])))
+        note = f"  [{'; '.join(extra)}]" if extra else ""
+        print(f"{scheme.name:14} {schemes.family(scheme):17} {tolerance:10} {headers}{note}")
     return 0
 
 

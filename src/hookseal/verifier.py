@@ -31,7 +31,7 @@ from .errors import (
 )
 from .headers import HeadersLike
 from .replay import ReplayGuard
-from .schemes import Presented, Scheme, Signature, by_name
+from .schemes import Presented, RequestTarget, Scheme, Signature, by_name
 from .secrets import DEFAULT_LEEWAY, Secret, SecretProvider, SecretSet, SecretsLike, as_provider
 
 __all__ = ["DEFAULT_TOLERANCE", "PendingVerification", "Verified", "Verifier", "sign", "verify"]
@@ -42,6 +42,7 @@ DEFAULT_TOLERANCE = 300.0
 """Seconds a signed timestamp may differ from now, in either direction."""
 
 _DEFAULT_SCHEME = Signature()
+_NO_TARGET = RequestTarget()
 
 _EPOCH_BOUND = 1e15
 """An injected ``now`` outside +/- this many seconds takes the checked path (NaN, inf, huge)."""
@@ -78,6 +79,7 @@ class Verifier:
     __slots__ = (
         "_clock",
         "_fixed",
+        "_general",
         "_preferred",
         "_static",
         "leeway",
@@ -93,13 +95,18 @@ class Verifier:
         secrets: SecretsLike,
         *,
         scheme: Scheme | str | None = None,
-        tolerance: float = DEFAULT_TOLERANCE,
+        tolerance: float | None = None,
         leeway: float = DEFAULT_LEEWAY,
         replay_guard: ReplayGuard | None = None,
         clock: Clock | None = None,
         max_body_size: int | None = None,
     ) -> None:
         self.scheme: Scheme = _DEFAULT_SCHEME if scheme is None else by_name(scheme)
+        # Schemes that sign the request line or read the whole body take the general path
+        # (hookseal._general); the prefix + body schemes keep the tuned one below.
+        self._general = self.scheme.signs_request or self.scheme.needs_body
+        if tolerance is None:  # the provider's own figure (Paddle 5 s, Twitch 10 min, ...)
+            tolerance = self.scheme.default_tolerance
         self.provider: SecretProvider = as_provider(secrets)
         if _not_number(tolerance) or tolerance <= 0:
             raise ConfigurationError("tolerance must be a positive number of seconds")
@@ -133,8 +140,22 @@ class Verifier:
 
     # -- one-shot -----------------------------------------------------------------------------
 
-    def verify(self, body: Body, headers: HeadersLike, *, now: Instant | None = None) -> Verified:
-        """Verify ``body`` (the raw bytes as received) against ``headers``; raise if it fails."""
+    def verify(
+        self,
+        body: Body,
+        headers: HeadersLike,
+        *,
+        now: Instant | None = None,
+        url: str | None = None,
+        method: str | None = None,
+    ) -> Verified:
+        """Verify ``body`` (the raw bytes as received) against ``headers``; raise if it fails.
+
+        ``url`` and ``method``: the request line as the provider called it, for the schemes
+        that sign it (Twilio, Square, HubSpot); a ConfigurationError if such a scheme gets none.
+        """
+        if self._general:
+            return _general.verify(self, body, headers, now, RequestTarget(url, method))
         moment, presented = self._prepare(body, headers, now)
         preferred = self._preferred
         if preferred is not None and self._fixed is not None:
@@ -172,9 +193,17 @@ class Verifier:
         return self._accept(secret, presented, key)
 
     async def averify(
-        self, body: Body, headers: HeadersLike, *, now: Instant | None = None
+        self,
+        body: Body,
+        headers: HeadersLike,
+        *,
+        now: Instant | None = None,
+        url: str | None = None,
+        method: str | None = None,
     ) -> Verified:
         """:meth:`verify` for asyncio code: a refreshing keyring is awaited, never blocked on."""
+        if self._general:
+            return await _general.averify(self, body, headers, now, RequestTarget(url, method))
         if self._static and self.replay_guard is None:
             return self.verify(body, headers, now=now)  # nothing to await
         moment, presented = self._prepare(body, headers, now)
@@ -195,19 +224,39 @@ class Verifier:
 
     # -- streaming ----------------------------------------------------------------------------
 
-    def begin(self, headers: HeadersLike, *, now: Instant | None = None) -> PendingVerification:
+    def begin(
+        self,
+        headers: HeadersLike,
+        *,
+        now: Instant | None = None,
+        url: str | None = None,
+        method: str | None = None,
+    ) -> PendingVerification:
         """Start verifying a body that arrives in chunks (middleware). The headers are checked
         now (a bad one is refused before any body is read); validity is judged again, with the
         secrets and the moment of :meth:`PendingVerification.finish`."""
+        if self._general:
+            target = RequestTarget(url, method)
+            return _general.begin(self, headers, now, target, self.provider.secret_set())
         moment, presented = self._prepare(b"", headers, now)
         return PendingVerification(
             self, presented, moment, self.provider.secret_set(), now is not None
         )
 
     async def abegin(
-        self, headers: HeadersLike, *, now: Instant | None = None
+        self,
+        headers: HeadersLike,
+        *,
+        now: Instant | None = None,
+        url: str | None = None,
+        method: str | None = None,
     ) -> PendingVerification:
         """:meth:`begin` for asyncio code."""
+        if self._general:
+            target = RequestTarget(url, method)
+            provider = self.provider
+            found = provider if isinstance(provider, SecretSet) else await provider.asecret_set()
+            return _general.begin(self, headers, now, target, found)
         moment, presented = self._prepare(b"", headers, now)
         provider = self.provider
         pinned = now is not None
@@ -225,13 +274,18 @@ class Verifier:
         timestamp: int | None = None,
         message_id: str | None = None,
         now: Instant | None = None,
+        url: str | None = None,
+        method: str | None = None,
     ) -> dict[str, str]:
         """Headers that this verifier accepts for ``body`` (for senders and tests)."""
         moment = self._moment(now)
         candidates = self.provider.secret_set().candidates(moment, 0.0)
         if not candidates:
             raise ConfigurationError("no secret is valid now to sign with")
-        return _sign_with(self.scheme, bytes(body), candidates, moment, timestamp, message_id)
+        target = RequestTarget(url, method)
+        return _sign_with(
+            self.scheme, bytes(body), candidates, moment, timestamp, message_id, target
+        )
 
     # -- the parts ----------------------------------------------------------------------------
 
@@ -591,7 +645,7 @@ _VERIFIERS_MAX = 128
 def _verifier_for(
     secrets: SecretsLike,
     scheme: Scheme | str | None,
-    tolerance: float,
+    tolerance: float | None,
     leeway: float,
     replay_guard: ReplayGuard | None,
 ) -> Verifier:
@@ -621,12 +675,16 @@ def verify(
     *,
     scheme: Scheme | str | None = None,
     now: Instant | None = None,
-    tolerance: float = DEFAULT_TOLERANCE,
+    tolerance: float | None = None,
     leeway: float = DEFAULT_LEEWAY,
     replay_guard: ReplayGuard | None = None,
+    url: str | None = None,
+    method: str | None = None,
 ) -> Verified:
     """Verify one request: ``body`` is the raw bytes, ``headers`` the request's headers.
 
+    ``tolerance`` defaults to the scheme's (the provider's own figure). ``url`` and ``method``
+    are the request line as the provider called it, for the schemes that sign it.
     Returns :class:`Verified` or raises a :class:`~hookseal.errors.VerificationError`.
     """
     try:  # the cached verifier, looked up here to spare a call on the hot path
@@ -635,7 +693,9 @@ def verify(
         found = None
     if found is None:
         found = _verifier_for(secrets, scheme, tolerance, leeway, replay_guard)
-    return found.verify(body, headers, now=now)
+    if url is None and method is None:
+        return found.verify(body, headers, now=now)
+    return found.verify(body, headers, now=now, url=url, method=method)
 
 
 def sign(
@@ -646,11 +706,14 @@ def sign(
     timestamp: int | None = None,
     message_id: str | None = None,
     now: Instant | None = None,
+    url: str | None = None,
+    method: str | None = None,
 ) -> dict[str, str]:
     """Headers proving ``body`` for ``scheme``, signed with every secret valid now.
 
     Schemes with room for several signatures (Signature, Standard Webhooks, Stripe) carry one
-    per secret, as senders do during a rotation; the others use the first secret.
+    per secret, as senders do during a rotation; the others use the first secret. ``url`` and
+    ``method``: the request line, for the schemes that sign it.
     """
     chosen = _DEFAULT_SCHEME if scheme is None else by_name(scheme)
     moment = wall_clock() if now is None else to_epoch(now, what="now")
@@ -659,7 +722,8 @@ def sign(
     candidates = as_provider(secrets).secret_set().candidates(moment, 0.0)
     if not candidates:
         raise ConfigurationError("no secret is valid now to sign with")
-    return _sign_with(chosen, bytes(body), candidates, moment, timestamp, message_id)
+    target = RequestTarget(url, method)
+    return _sign_with(chosen, bytes(body), candidates, moment, timestamp, message_id, target)
 
 
 def _sign_with(
@@ -669,6 +733,7 @@ def _sign_with(
     moment: float,
     timestamp: int | None,
     message_id: str | None,
+    target: RequestTarget = _NO_TARGET,
 ) -> dict[str, str]:
     if timestamp is None:
         timestamp = int(moment)
@@ -680,6 +745,10 @@ def _sign_with(
     elif not _valid_message_id(message_id):
         raise ConfigurationError("message_id must be 1 to 256 printable ASCII characters, no space")
     materials = [scheme.material(s) for s in candidates]
+    if scheme.signs_request or scheme.needs_body:
+        return scheme.sign_request(
+            body, materials, timestamp=timestamp, message_id=message_id, target=target
+        )
     return scheme.sign(body, materials, timestamp=timestamp, message_id=message_id)
 
 
@@ -727,3 +796,6 @@ def _not_number(value: object) -> bool:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return True
     return isinstance(value, float) and not math.isfinite(value)
+
+
+from . import _general  # noqa: E402 - it builds on this module's PendingVerification and helpers

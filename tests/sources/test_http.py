@@ -284,10 +284,17 @@ def test_cache_ttl(headers: dict[str, str], ttl: float | None) -> None:
     assert cache_ttl(headers) == ttl
 
 
-# -- presets --------------------------------------------------------------------------------
+# -- mapping options (the provider APIs have sources of their own: tests/sources/test_retail.py,
+# test_billing.py, test_payments.py) ---------------------------------------------------------
 
 
-def test_retail_preset_drops_inactive_and_deleted(server: Server) -> None:
+def test_retired_presets_are_gone() -> None:
+    # retail() and billing() described shapes the real APIs do not have (issue 9)
+    assert not hasattr(JsonMapping, "retail")
+    assert not hasattr(JsonMapping, "billing")
+
+
+def test_active_and_deleted_flags_drop_entries(server: Server) -> None:
     server.behaviour.document = {
         "signatures": [
             {"id": 11, "value": "0123456789abcdef0123456789abcdef", "active": True,
@@ -300,7 +307,9 @@ def test_retail_preset_drops_inactive_and_deleted(server: Server) -> None:
              "deleted": True},
         ]
     }  # fmt: skip
-    src = HttpSource(server.url, mapping=JsonMapping.retail())
+    src = HttpSource(
+        server.url, mapping=JsonMapping(items="signatures", active="active", deleted="deleted")
+    )
     try:
         assert src.fetch().secrets.ids == ("11", "12")
         server.behaviour.document["signatures"][0]["active"] = "yes"
@@ -310,7 +319,7 @@ def test_retail_preset_drops_inactive_and_deleted(server: Server) -> None:
         src.close()
 
 
-def test_billing_preset_rotate_at_ends_the_previous_secret(server: Server) -> None:
+def test_rotate_at_ends_every_secret_but_the_current_one(server: Server) -> None:
     endpoint: dict[str, object] = {
         "id": "we_1",
         "url": "https://example.test/hook",
@@ -321,7 +330,7 @@ def test_billing_preset_rotate_at_ends_the_previous_secret(server: Server) -> No
         ],
     }
     server.behaviour.document = endpoint
-    src = HttpSource(server.url, mapping=JsonMapping.billing())
+    src = HttpSource(server.url, mapping=JsonMapping(rotate_at="rotate_at", current="current"))
     try:
         in_rotation = src.fetch().secrets
         old, new = in_rotation.get("whsec_old"), in_rotation.get("whsec_new")

@@ -1,4 +1,4 @@
-"""What every scheme shares: the parsed proof of a request, and the parsing helpers."""
+"""What every scheme shares: the parsed proof of a request, the hooks, and the parsing helpers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import binascii
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import NamedTuple
 
 from .._material import HmacMaterial, KeyMaterial
 from ..errors import (
@@ -20,12 +20,38 @@ from ..errors import (
 from ..headers import HeadersLike
 from ..secrets import Secret
 
-__all__ = ["MAX_SIGNATURES", "Presented", "Scheme"]
+__all__ = ["MAX_SIGNATURES", "Content", "Presented", "Proof", "RequestTarget", "Scheme"]
 
 MAX_SIGNATURES = 16
 """More signatures than this in one request is refused: it only buys an attacker CPU time."""
 
 MAX_TIMESTAMP_DIGITS = 12
+
+
+class RequestTarget(NamedTuple):
+    """The request line as the provider called it, for the schemes that sign it.
+
+    ``url``: the full URL (scheme, host, port if any, path, query) exactly as the provider sent
+    the request; ``method``: the HTTP method in upper case. Either may be None when the caller
+    did not give it; a scheme that needs it then raises a ConfigurationError.
+    """
+
+    url: str | None = None
+    method: str | None = None
+
+
+Body = bytes | bytearray | memoryview
+
+Content = tuple[bytes, Body, bytes]
+"""One candidate signed content: ``prefix + middle + suffix`` (``middle`` is usually the body)."""
+
+
+class Proof(NamedTuple):
+    """A complete proof: the claims, and the content they sign (one or a few candidates, e.g.
+    the URL with and without its default port; a request passes if one of them matches)."""
+
+    presented: Presented
+    contents: tuple[Content, ...]
 
 
 class Presented:
@@ -58,15 +84,25 @@ class Presented:
 class Scheme(ABC):
     """A provider's header format: how to read a request's proof and how to sign one.
 
-    The signed content is always ``prefix + body``, so every scheme can be hashed incrementally
-    as the body streams in.
+    Most schemes sign ``prefix + body``, hashed as the body streams in: they implement
+    :meth:`parse` and :meth:`sign`. The few that sign the request line (``signs_request``) or
+    must read the complete body (``needs_body``) also implement :meth:`parse_request`,
+    :meth:`complete` and :meth:`sign_request`; the verifier sends them through its general
+    path (see :mod:`hookseal.schemes`).
     """
 
-    name: ClassVar[str]
-    timestamped: ClassVar[bool] = False
+    name: str
+    timestamped: bool = False
     """Whether requests carry a signed timestamp (checked against the verifier's tolerance)."""
-    material_kind: ClassVar[str] = "utf8"
-    """How a secret becomes key bytes; schemes sharing a kind share the pre-keyed material."""
+    material_kind: str = "utf8"
+    """How a secret becomes key material; schemes sharing a kind share the derived material."""
+    default_tolerance: float = 300.0
+    """Seconds a signed timestamp may differ from now unless the verifier is told otherwise:
+    the provider's own figure where it documents one."""
+    signs_request: bool = False
+    """The signed content includes the request's URL and/or method (``url=``, ``method=``)."""
+    needs_body: bool = False
+    """The proof can only be completed from the whole body (form fields, JSON fields)."""
 
     @property
     @abstractmethod
@@ -92,6 +128,28 @@ class Scheme(ABC):
         message_id: str,
     ) -> dict[str, str]:
         """Headers proving ``body`` with each of ``materials`` (one-signature schemes: first)."""
+
+    def parse_request(self, headers: HeadersLike, target: RequestTarget) -> Presented:
+        """:meth:`parse` for the general path: the request line is at hand too."""
+        return self.parse(headers)
+
+    def complete(
+        self, presented: Presented, body: bytes, headers: HeadersLike, target: RequestTarget
+    ) -> Proof:
+        """The proof once the whole body is known (general path); default: ``prefix + body``."""
+        return Proof(presented, ((presented.prefix, body, b""),))
+
+    def sign_request(
+        self,
+        body: bytes,
+        materials: Sequence[KeyMaterial],
+        *,
+        timestamp: int,
+        message_id: str,
+        target: RequestTarget,
+    ) -> dict[str, str]:
+        """:meth:`sign` for the schemes that sign the request line too."""
+        return self.sign(body, materials, timestamp=timestamp, message_id=message_id)
 
     def derive(self, secret: Secret) -> KeyMaterial:
         """Turn a secret into key material; the default is HMAC over the value's bytes as-is.
@@ -199,3 +257,25 @@ def split_tokens(value: str, header: str) -> list[str]:
     if len(tokens) > MAX_SIGNATURES:
         raise MalformedSignature(f"the {header} header holds too many signatures", header=header)
     return tokens
+
+
+def require_url(target: RequestTarget, scheme: str) -> str:
+    """The URL a scheme signs; its absence is a set-up mistake (the adapter or the caller must
+    pass ``url=``), so it is a ConfigurationError, never blamed on the sender."""
+    url = target.url
+    if not isinstance(url, str) or not url:
+        raise ConfigurationError(
+            f"the {scheme} scheme signs the request URL: pass url= (the full URL the provider "
+            "called, e.g. 'https://example.com/hooks?x=1') to verify() or sign()"
+        )
+    return url
+
+
+def method_of(target: RequestTarget) -> str:
+    """The HTTP method, upper case; POST (what webhooks use) when none was given."""
+    method = target.method
+    if method is None:
+        return "POST"
+    if not isinstance(method, str) or not method.isascii() or not method.isalpha():
+        raise ConfigurationError("method must be an HTTP method such as 'POST'")
+    return method.upper()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 from .._material import KeyMaterial
 from ..errors import MalformedSignature
@@ -21,7 +20,7 @@ _LOOKUP = (_HEADER.lower(),)
 class GitHub(Scheme):
     """GitHub (and Gitea, Forgejo): one ``sha256=`` signature over the body."""
 
-    name: ClassVar[str] = "github"
+    name = "github"
 
     @property
     def header_names(self) -> tuple[str, ...]:

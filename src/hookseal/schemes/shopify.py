@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 from .._material import KeyMaterial
 from ..headers import HeadersLike, read_header
@@ -21,7 +20,7 @@ _LOOKUP = (_HEADER.lower(),)
 class Shopify(Scheme):
     """Shopify webhooks: one base64 digest of the body, keyed with the app's client secret."""
 
-    name: ClassVar[str] = "shopify"
+    name = "shopify"
 
     @property
     def header_names(self) -> tuple[str, ...]:

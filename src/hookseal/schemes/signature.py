@@ -4,6 +4,8 @@ This is what the integrator-style APIs send. Hex (64) or base64 (44) digests are
 an optional ``sha256=`` prefix, and several of them separated by commas or spaces (a sender
 signing with the old and the new secret during a rotation). Header name, encoding and prefix
 are options, so any simple "HMAC of the body in a header" provider can be matched.
+``missing_hint`` is added to the refusal of a delivery without the header (the integrator API
+sends none while no secret is set: ``hookseal.providers.integrator.signature_scheme()``).
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Literal
 
 from .._material import HmacMaterial, KeyMaterial
-from ..errors import ConfigurationError, MalformedSignature
+from ..errors import ConfigurationError, MalformedSignature, MissingSignature
 from ..headers import HeadersLike, read_header
-from ._base import Presented, Scheme, decode_base64, decode_hex_digest, require, split_tokens
+from ._base import Presented, Scheme, decode_base64, decode_hex_digest, split_tokens
 
 __all__ = ["Signature"]
 
@@ -31,9 +33,10 @@ class Signature(Scheme):
     encoding: Encoding = "auto"
     prefix: str = "sha256="
     require_prefix: bool = False
+    missing_hint: str = ""
     _lookup: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
-    name: ClassVar[str] = "signature"
+    name = "signature"
 
     def __post_init__(self) -> None:
         if not self.header or not self.header.isascii() or any(c in self.header for c in " :\t"):
@@ -42,6 +45,14 @@ class Signature(Scheme):
             raise ConfigurationError("encoding must be 'auto', 'hex' or 'base64'")
         if self.require_prefix and not self.prefix:
             raise ConfigurationError("require_prefix needs a prefix")
+        hint = self.missing_hint
+        if (
+            not isinstance(hint, str)
+            or len(hint) > 300
+            or not (hint.isascii() and hint.isprintable())
+        ):
+            # it ends up in a problem body: one short line of plain text
+            raise ConfigurationError("missing_hint must be printable ASCII, at most 300 characters")
         object.__setattr__(self, "_lookup", (self.header.lower(),))
 
     @property
@@ -50,7 +61,10 @@ class Signature(Scheme):
 
     def parse(self, headers: HeadersLike) -> Presented:
         header = self.header
-        value = require(read_header(headers, self._lookup[0], header), header)
+        value = read_header(headers, self._lookup[0], header)
+        if not value:
+            hint = f"; {self.missing_hint}" if self.missing_hint else ""
+            raise MissingSignature(f"the {header} header is missing{hint}", header=header)
         if len(value) == 64 and self.encoding != "base64" and not self.require_prefix:
             # one bare hex digest: the usual case
             return Presented(b"", (decode_hex_digest(value, header),))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 from .._material import KeyMaterial
 from ..errors import MalformedSignature
@@ -31,8 +30,8 @@ _SPELLINGS = (_SIGNATURE, _TIMESTAMP)
 class Slack(Scheme):
     """Slack's signing secret scheme (Events API, slash commands, interactivity)."""
 
-    name: ClassVar[str] = "slack"
-    timestamped: ClassVar[bool] = True
+    name = "slack"
+    timestamped = True
 
     @property
     def header_names(self) -> tuple[str, ...]:

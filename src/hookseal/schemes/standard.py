@@ -13,7 +13,6 @@ import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 from .._material import Ed25519Material, HmacMaterial, KeyMaterial
 from ..errors import (
@@ -48,9 +47,9 @@ _MAX_ID_LENGTH = 256
 class StandardWebhooks(Scheme):
     """The Standard Webhooks specification (Svix, Clerk, Resend, OpenAI, ...)."""
 
-    name: ClassVar[str] = "standard"
-    timestamped: ClassVar[bool] = True
-    material_kind: ClassVar[str] = "standard-webhooks"
+    name = "standard"
+    timestamped = True
+    material_kind = "standard-webhooks"
 
     @property
     def header_names(self) -> tuple[str, ...]:

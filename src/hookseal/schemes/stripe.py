@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 from .._material import KeyMaterial
 from ..errors import MalformedSignature, MalformedTimestamp, MissingSignature, MissingTimestamp
@@ -35,8 +34,8 @@ _LOOKUP = (_HEADER.lower(),)
 class Stripe(Scheme):
     """Stripe webhook endpoints."""
 
-    name: ClassVar[str] = "stripe"
-    timestamped: ClassVar[bool] = True
+    name = "stripe"
+    timestamped = True
 
     @property
     def header_names(self) -> tuple[str, ...]:

@@ -3,7 +3,8 @@
 Local sources (no extra dependency) are imported here; the network ones import their client
 library, so they load on first use: ``from hookseal.sources import HttpSource`` needs the
 ``http`` extra, ``AwsSecretsManagerSource`` the ``aws`` extra, ``RedisSource`` the ``redis``
-extra.
+extra. The provider API sources (``RetailSource``, ``BillingSource``, ``PaymentsSource``) need
+the ``http`` extra; :class:`JoinedSource` joins any store with any provider :class:`Listing`.
 """
 
 from __future__ import annotations
@@ -16,24 +17,34 @@ from .callable import CallableSource
 from .composite import CompositeSource
 from .env import EnvSource
 from .file import FileSource
+from .joined import JoinedSource, Listed, Listing
 from .static import StaticSource
 
 if TYPE_CHECKING:
     from ._mapping import JsonMapping
     from .aws import AwsSecretsManagerSource
+    from .billing import BillingSource
     from .http import HttpSource
+    from .payments import PaymentsSource
     from .redis import RedisSource
+    from .retail import RetailSource
 
 __all__ = [
     "AwsSecretsManagerSource",
+    "BillingSource",
     "CallableSource",
     "CompositeSource",
     "EnvSource",
     "Fetched",
     "FileSource",
     "HttpSource",
+    "JoinedSource",
     "JsonMapping",
+    "Listed",
+    "Listing",
+    "PaymentsSource",
     "RedisSource",
+    "RetailSource",
     "SecretSource",
     "SourceError",
     "StaticSource",
@@ -45,6 +56,9 @@ _LAZY = {
     "AwsSecretsManagerSource": ".aws",
     "RedisSource": ".redis",
     "JsonMapping": "._mapping",
+    "RetailSource": ".retail",
+    "BillingSource": ".billing",
+    "PaymentsSource": ".payments",
 }
 
 

@@ -33,6 +33,10 @@ class JsonMapping:
     set, every secret but the current one expires then; while it is absent or null, no rotation
     is in progress and only the current secret is kept. The current secret is the one whose
     ``current`` flag is true, or the first item when ``current`` is None.
+
+    The retail, billing and payments APIs have sources of their own
+    (:mod:`hookseal.sources.retail`, ``.billing``, ``.payments``): their envelopes, pagination
+    and error bodies need more than a mapping.
     """
 
     items: str = "secrets"
@@ -49,19 +53,6 @@ class JsonMapping:
     def plain(cls, items: str = "secrets") -> JsonMapping:
         """``{"secrets": [{"id", "value", "not_before"?, "expires_at"?}]}``."""
         return cls(items=items, not_before="not_before", expires_at="expires_at")
-
-    @classmethod
-    def retail(cls, items: str = "signatures") -> JsonMapping:
-        """A chain's list of signature keys: ``{"signatures": [{"id", "value", "active",
-        "deleted", "created_date", "last_modified_date"}]}``; several may be active at once."""
-        return cls(items=items, active="active", deleted="deleted")
-
-    @classmethod
-    def billing(cls, items: str = "secrets") -> JsonMapping:
-        """A webhook endpoint in rotation: ``{"id", "url", "rotate_at": ISO-8601 or null,
-        "secrets": [{"id", "value", "current": true}, {"id", "value", "current": false}]}``.
-        The previous secrets stay valid until ``rotate_at``; without it only the current one."""
-        return cls(items=items, rotate_at="rotate_at", current="current")
 
     def secret_set(self, document: Any) -> SecretSet:
         """The secrets ``document`` holds; :class:`SourceError` when its shape is wrong."""

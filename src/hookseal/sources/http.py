@@ -1,8 +1,8 @@
 """Secrets from a JSON endpoint over HTTP (httpx), with auth headers kept out of sight.
 
-The response is mapped to secrets by a :class:`JsonMapping` (presets for the reference APIs:
-:meth:`JsonMapping.plain`, :meth:`JsonMapping.retail`, :meth:`JsonMapping.billing`), and its
-``Cache-Control: max-age`` becomes the snapshot's TTL hint. Errors name the method, the URL
+The response is mapped to secrets by a :class:`JsonMapping` (default :meth:`JsonMapping.plain`;
+the provider APIs have their own sources), and its ``Cache-Control: max-age`` becomes the
+snapshot's TTL hint. Errors name the method, the URL
 without its query (tokens live there) and what went wrong; never a header or a byte of the body.
 """
 
