@@ -7,6 +7,7 @@ import pytest
 from hookseal import errors
 from hookseal.errors import (
     BodyError,
+    BodyTimeout,
     ConfigurationError,
     HookSealError,
     IncompleteBody,
@@ -47,6 +48,7 @@ EXPECTED: list[tuple[type[VerificationError], str, int]] = [
     (PayloadTooLarge, "payload_too_large", 413),
     (LengthRequired, "length_required", 411),
     (IncompleteBody, "incomplete_body", 400),
+    (BodyTimeout, "body_timeout", 408),
 ]
 
 
@@ -86,7 +88,7 @@ def test_hierarchy() -> None:
     """Callers can catch whole groups."""
     for timestamp_cls in (MissingTimestamp, MalformedTimestamp, TimestampTooOld, TimestampTooNew):
         assert issubclass(timestamp_cls, TimestampError)
-    for body_cls in (PayloadTooLarge, LengthRequired, IncompleteBody):
+    for body_cls in (PayloadTooLarge, LengthRequired, IncompleteBody, BodyTimeout):
         assert issubclass(body_cls, BodyError)
     assert issubclass(ConfigurationError, HookSealError)
     assert issubclass(ConfigurationError, ValueError)

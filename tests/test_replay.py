@@ -13,7 +13,7 @@ from hookseal import (
     sign,
     verify,
 )
-from hookseal.replay import ReplayGuard
+from hookseal.replay import ReplayGuard, ReplayGuardUnavailable
 from hookseal.verifier import PendingVerification
 
 NOW = 1_700_000_000
@@ -47,12 +47,15 @@ def test_guard_remembers_then_forgets_after_ttl() -> None:
     assert guard.remember("k")
 
 
-def test_guard_maxsize_evicts_least_recent() -> None:
+def test_guard_at_maxsize_never_evicts_a_live_key() -> None:
+    """Full of live keys it fails closed (see tests/test_replay_capacity.py), never forgets."""
     guard = InMemoryReplayGuard(maxsize=2, timer=FakeTimer())
-    for key in ("a", "b", "c"):
+    for key in ("a", "b"):
         assert guard.remember(key)
+    with pytest.raises(ReplayGuardUnavailable):
+        guard.remember("c")
     assert len(guard) == 2
-    assert guard.remember("a")  # evicted, so accepted again: maxsize bounds memory
+    assert not guard.remember("a")  # still remembered: its replay is still refused
 
 
 async def test_guard_async() -> None:

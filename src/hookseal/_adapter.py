@@ -1,19 +1,35 @@
 """What every web adapter (ASGI, WSGI, FastAPI, Flask, Django) shares: one verifier from its
-options, the body-size limit and the declared body length, so the rules live in one place."""
+options, the body-size limit, the declared body length, and when a delivery's replay key is
+released, so the rules live in one place."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 from ._time import Clock
 from .errors import BodyError, ConfigurationError
 from .replay import ReplayGuard
 from .schemes import Scheme
 from .secrets import SecretsLike
-from .verifier import Verifier
+from .verifier import Verified, Verifier
 
-__all__ = ["DEFAULT_MAX_BODY_SIZE", "build_verifier", "check_limit", "content_length"]
+__all__ = [
+    "DEFAULT_MAX_BODY_SIZE",
+    "Claim",
+    "acall_settling",
+    "app_failed",
+    "build_verifier",
+    "call_settling",
+    "check_limit",
+    "claim",
+    "content_length",
+]
+
+logger = logging.getLogger("hookseal")
+
+Result = TypeVar("Result")
 
 DEFAULT_MAX_BODY_SIZE = 1 << 20
 """1 MiB: larger than any provider's documented webhook payload."""
@@ -76,3 +92,115 @@ def content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
             raise BodyError("the Content-Length header is malformed", header="Content-Length")
         found = int(text)
     return found
+
+
+# -- releasing a delivery the app failed ---------------------------------------------------------
+
+
+def app_failed(status: int | None) -> bool:
+    """The one release rule: the app failed a delivery when it gave no answer (None: it raised,
+    or never started a response) or answered 5xx. The provider will retry such a delivery, with
+    the same message id and a new timestamp, so its replay key must not be kept."""
+    return status is None or status >= 500
+
+
+class Claim:
+    """The replay key a guard remembered for one verified delivery, released at most once.
+
+    Adapters call :meth:`settle` with the status the app answered (None when it raised): a failed
+    delivery is forgotten, so the retry is accepted instead of refused as a replay (409).
+    """
+
+    __slots__ = ("_guard", "_key")
+
+    def __init__(self, guard: ReplayGuard, key: str) -> None:
+        self._guard = guard
+        self._key: str | None = key
+
+    def settle(self, status: int | None) -> None:
+        """Release the key when :func:`app_failed` says so."""
+        if app_failed(status):
+            self.release()
+
+    async def asettle(self, status: int | None) -> None:
+        """:meth:`settle` without blocking the event loop."""
+        if app_failed(status):
+            await self.arelease()
+
+    def release(self) -> None:
+        """Forget the key (once; a second call does nothing, so a retry's key is never lost)."""
+        key = self._take()
+        if key is not None:
+            try:
+                self._guard.forget(key)
+            except Exception:  # the app's own outcome must not be replaced by ours
+                _release_failed()
+
+    async def arelease(self) -> None:
+        """:meth:`release` without blocking the event loop."""
+        key = self._take()
+        if key is not None:
+            try:
+                await self._guard.aforget(key)
+            except Exception:
+                _release_failed()
+
+    def _take(self) -> str | None:
+        key, self._key = self._key, None
+        return key
+
+    def __repr__(self) -> str:
+        return f"Claim(released={self._key is None})"
+
+
+def claim(verifier: Verifier, verified: Verified) -> Claim | None:
+    """The claim a verified delivery holds in the verifier's replay guard, None without one."""
+    guard = verifier.replay_guard
+    key = verified.replay_key
+    return None if guard is None or key is None else Claim(guard, key)
+
+
+def call_settling(
+    held: Claim | None,
+    call: Callable[[], Result],
+    status_of: Callable[[Result], int | None],
+    status_of_error: Callable[[BaseException], int | None] = lambda error: None,
+) -> Result:
+    """``call()``, then settle ``held`` with the status of its result. If it raises, settle
+    with what the framework will answer for that exception (``status_of_error``: a 404 for
+    Django's Http404, say); None, the default, means no answer: released."""
+    if held is None:
+        return call()
+    try:
+        result = call()
+    except BaseException as error:
+        held.settle(status_of_error(error))
+        raise
+    held.settle(status_of(result))
+    return result
+
+
+async def acall_settling(
+    held: Claim | None,
+    call: Callable[[], Awaitable[Result]],
+    status_of: Callable[[Result], int | None],
+    status_of_error: Callable[[BaseException], int | None] = lambda error: None,
+) -> Result:
+    """:func:`call_settling` for a coroutine."""
+    if held is None:
+        return await call()
+    try:
+        result = await call()
+    except BaseException as error:
+        await held.asettle(status_of_error(error))
+        raise
+    await held.asettle(status_of(result))
+    return result
+
+
+def _release_failed() -> None:
+    # No key in the line: keys are not secrets, but a log stays bounded and free of input.
+    logger.exception(
+        "hookseal: could not release the replay key of a delivery the app failed; "
+        "the provider's retry will be refused as a replay"
+    )

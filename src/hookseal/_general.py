@@ -68,7 +68,8 @@ def begin(
 ) -> PendingRequest:
     """:meth:`Verifier.begin` for a general scheme: headers (and the URL) are checked now."""
     moment, presented = _prepare(verifier, b"", headers, now, target)
-    return PendingRequest(verifier, presented, moment, secret_set, headers, target)
+    pinned = now is not None  # the caller's ``now`` is the moment of the decision
+    return PendingRequest(verifier, presented, moment, secret_set, headers, target, pinned)
 
 
 class PendingRequest(PendingVerification):
@@ -85,35 +86,39 @@ class PendingRequest(PendingVerification):
         secret_set: SecretSet,
         headers: HeadersLike,
         target: RequestTarget,
+        pinned: bool = False,
     ) -> None:
         # Not PendingVerification.__init__: nothing is hashed while streaming here.
+        verifier.candidates(secret_set, moment)  # none valid: 503 before any read
         self._verifier = verifier
         self._presented = presented
         self._moment = moment
-        self._secrets = secret_set
+        self._pinned = pinned
         self._chunks: list[Body] = []
         self._limit = verifier.max_body_size
         self._digester = None
-        self._candidates = ()
+        self._streamed_failed = False
         self.size = 0
         self._headers = headers
         self._target = target
 
-    def finish(self) -> Verified:
-        """Decide, once the whole body has arrived."""
-        proof = self._proof()
-        return _decide(self._verifier, self._secrets, proof, self._moment)
+    def finish(self, *, now: Instant | None = None) -> Verified:
+        """Decide, once the whole body has arrived: at this moment (the timestamps checked
+        again) and with the provider's current secrets, as :class:`PendingVerification` does."""
+        moment = self._decision_moment(now)
+        proof = self._proof(moment)
+        return _decide(self._verifier, self._verifier.provider.secret_set(), proof, moment)
 
-    async def afinish(self) -> Verified:
+    async def afinish(self, *, now: Instant | None = None) -> Verified:
         """:meth:`finish` for asyncio code."""
-        proof = self._proof()
-        return await _adecide(self._verifier, self._secrets, proof, self._moment)
+        moment = self._decision_moment(now)
+        proof = self._proof(moment)
+        secret_set = await self._verifier.provider.asecret_set()
+        return await _adecide(self._verifier, secret_set, proof, moment)
 
-    def _proof(self) -> Proof:
+    def _proof(self, moment: float) -> Proof:
         body = b"".join(self._chunks)
-        return _complete(
-            self._verifier, self._presented, body, self._headers, self._target, self._moment
-        )
+        return _complete(self._verifier, self._presented, body, self._headers, self._target, moment)
 
 
 # -- the parts --------------------------------------------------------------------------------

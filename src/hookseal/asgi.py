@@ -2,22 +2,40 @@
 
 Written against the ASGI spec, not a framework (never ``BaseHTTPMiddleware``, whose body
 handling is exactly what breaks here). For a guarded ``http`` request it reads the body
-chunk by chunk, hashing as it goes and counting against ``max_body_size``; then it either
-answers itself with an RFC 9457 problem document, or calls the app with a ``receive`` that
-replays the very messages it read and then hands over to the server's own ``receive``.
+chunk by chunk, hashing as it goes and counting against ``max_body_size`` and ``body_timeout``;
+then it either answers itself with an RFC 9457 problem document, or calls the app with a
+``receive`` that replays the very messages it read and then hands over to the server's own
+``receive``. With a replay guard, a delivery the app fails (it raises or answers 5xx) is
+released, so the provider's retry is accepted.
 
     app.add_middleware(WebhookVerificationMiddleware, secrets="s3cr3t", paths=["/webhooks"])
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ._adapter import DEFAULT_MAX_BODY_SIZE, build_verifier, check_limit, content_length
+from ._adapter import (
+    DEFAULT_MAX_BODY_SIZE,
+    acall_settling,
+    build_verifier,
+    check_limit,
+    claim,
+    content_length,
+)
+from ._deadline import (
+    DEFAULT_BODY_TIMEOUT,
+    Watchdog,
+    check_body_timeout,
+    expired,
+    timed_out,
+)
 from ._time import Clock
-from .errors import IncompleteBody, PayloadTooLarge, VerificationError
+from .errors import BodyTimeout, IncompleteBody, PayloadTooLarge, VerificationError
 from .paths import PathMatcher, PathsLike
 from .problem import problem_body, problem_headers
 from .replay import ReplayGuard
@@ -25,7 +43,12 @@ from .schemes import Scheme
 from .secrets import SecretsLike
 from .verifier import Verifier
 
-__all__ = ["DEFAULT_MAX_BODY_SIZE", "WebhookVerificationMiddleware"]
+__all__ = [
+    "DEFAULT_BODY_TIMEOUT",
+    "DEFAULT_MAX_BODY_SIZE",
+    "StatusWatch",
+    "WebhookVerificationMiddleware",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -46,9 +69,23 @@ class WebhookVerificationMiddleware:
     ``clock`` as for :class:`~hookseal.Verifier`) or a ready ``verifier``, not both. On
     success the app reads the same raw body and finds the result in
     ``scope["state"]["hookseal"]`` (``request.state.hookseal`` in Starlette and FastAPI).
+
+    ``body_timeout`` (seconds, default 30; None for none) bounds how long the body may take
+    after the headers: a slower one is answered 408 and the app is not called. A sender that
+    drips is cut at its first chunk past the deadline (read on ``monotonic``, injectable for
+    tests); one that stops sending is cut by a timer within a second of it.
     """
 
-    __slots__ = ("_guard", "app", "matcher", "max_body_size", "verifier")
+    __slots__ = (
+        "_guard",
+        "_monotonic",
+        "_watchdog",
+        "app",
+        "body_timeout",
+        "matcher",
+        "max_body_size",
+        "verifier",
+    )
 
     def __init__(
         self,
@@ -63,6 +100,8 @@ class WebhookVerificationMiddleware:
         leeway: float | None = None,
         replay_guard: ReplayGuard | None = None,
         clock: Clock | None = None,
+        body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
         self.verifier = build_verifier(
@@ -77,11 +116,14 @@ class WebhookVerificationMiddleware:
         self.max_body_size = check_limit(max_body_size)
         self.matcher = PathMatcher(paths)
         self._guard = self.verifier.replay_guard
+        self.body_timeout = check_body_timeout(body_timeout)
+        self._monotonic = monotonic
+        self._watchdog = None if self.body_timeout is None else Watchdog(self.body_timeout)
 
     def __repr__(self) -> str:
         return (
             f"WebhookVerificationMiddleware(verifier={self.verifier!r}, paths={self.matcher!r}, "
-            f"max_body_size={self.max_body_size})"
+            f"max_body_size={self.max_body_size}, body_timeout={self.body_timeout})"
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -124,23 +166,46 @@ class WebhookVerificationMiddleware:
 
         messages: list[Message] = []
         size = 0
+        watchdog = self._watchdog
+        timeout = deadline = 0.0
+        ward = None
+        if watchdog is not None:  # a body_timeout is set
+            timeout = watchdog.seconds
+            start = self._monotonic()
+            deadline = start + timeout
+            ward = watchdog.enter(start)
         try:
-            while True:
-                message = await receive()
-                kind = message["type"]
-                if kind == "http.disconnect":
-                    return  # the sender is gone: nobody to answer, nothing for the app
-                if kind != "http.request":
-                    continue
-                messages.append(message)
-                chunk = message.get("body", b"")
-                if chunk:
-                    size += len(chunk)
-                    if size > limit:
-                        raise PayloadTooLarge(f"the body exceeds {limit} bytes")
-                    pending.update(chunk)
-                if not message.get("more_body", False):
-                    break
+            try:
+                while True:
+                    message = await receive()
+                    kind = message["type"]
+                    if kind == "http.disconnect":
+                        return  # the sender is gone: nobody to answer, nothing for the app
+                    if kind != "http.request":
+                        continue
+                    messages.append(message)
+                    chunk = message.get("body", b"")
+                    if chunk:
+                        size += len(chunk)
+                        if size > limit:
+                            raise PayloadTooLarge(f"the body exceeds {limit} bytes")
+                        pending.update(chunk)
+                    if not message.get("more_body", False):
+                        break
+                    if watchdog is not None and self._monotonic() > deadline:
+                        # A dripping sender, cut between its messages. The last one is not
+                        # checked: had it come late, the watchdog's timer would have cut it.
+                        raise timed_out(timeout)
+            except asyncio.CancelledError:
+                if ward is None or not expired(ward):
+                    raise  # not ours: the server or the app's host is cancelling
+                raise timed_out(timeout) from None  # a sender that stopped sending
+            finally:
+                if ward is not None:  # leave(ward), inlined: this is every request's path
+                    watched, task = ward
+                    watched.pending.discard(task)
+                    if task in watched.cut:
+                        expired(ward)
             if declared is not None and size != declared:
                 raise IncompleteBody(f"the body is {size} bytes but Content-Length says {declared}")
             verified = await pending.afinish()
@@ -153,32 +218,34 @@ class WebhookVerificationMiddleware:
             scope["state"] = state = {}
         state[STATE_KEY] = verified
         replay = _Replay(messages, receive)
-        guard, key = self._guard, verified.replay_key
-        if guard is None or key is None:
+        if self._guard is None or verified.replay_key is None:
             await self.app(scope, replay, send)
             return
-        await self._call_releasing_on_failure(scope, replay, send, guard, key)
+        # With a replay guard: a delivery the app fails (raises, answers 5xx or nothing) is
+        # released, so the provider's retry of the same signed message is accepted, not 409.
+        watch = StatusWatch(send)
+        await acall_settling(
+            claim(self.verifier, verified), lambda: self.app(scope, replay, watch), watch.status_of
+        )
 
-    async def _call_releasing_on_failure(
-        self, scope: Scope, receive: Receive, send: Send, guard: ReplayGuard, key: str
-    ) -> None:
-        """Call the app; if it fails (raises or answers 5xx) forget the delivery's replay key,
-        so the provider's retry of the same signed message is accepted, not refused as 409."""
-        status = 0
 
-        async def watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
+class StatusWatch:
+    """An ASGI ``send`` that passes every message on and remembers the response's status."""
 
-        try:
-            await self.app(scope, receive, watch)
-        except BaseException:
-            await guard.aforget(key)
-            raise
-        if status >= 500 or status == 0:
-            await guard.aforget(key)
+    __slots__ = ("send", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status: int | None = None
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        await self.send(message)
+
+    def status_of(self, _result: object = None) -> int | None:
+        """The status sent so far (None: no response started)."""
+        return self.status
 
 
 class _Replay:
@@ -213,5 +280,7 @@ async def _refuse(scope: Scope, send: Send, error: VerificationError) -> None:
         (name.encode("latin-1"), value.encode("latin-1"))
         for name, value in problem_headers(error, len(body))
     ]
+    if isinstance(error, BodyTimeout):  # the rest of the body is not wanted on this connection
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

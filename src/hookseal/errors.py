@@ -25,7 +25,8 @@ expected signature ever appears in any of them, nor in ``args``.
         └── BodyError
             ├── PayloadTooLarge       413  payload_too_large
             ├── LengthRequired        411  length_required
-            └── IncompleteBody        400  incomplete_body
+            ├── IncompleteBody        400  incomplete_body
+            └── BodyTimeout           408  body_timeout
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import ClassVar
 
 __all__ = [
     "BodyError",
+    "BodyTimeout",
     "ConfigurationError",
     "HookSealError",
     "IncompleteBody",
@@ -238,3 +240,13 @@ class IncompleteBody(BodyError):
     status = 400
     title = "Incomplete request body"
     default_detail = "The request body ended before its declared length."
+
+
+class BodyTimeout(BodyError):
+    """The body did not arrive within the adapter's ``body_timeout`` (a slow or stalled sender);
+    nothing else bounds how long a request may hold the secrets' validity open."""
+
+    code = "body_timeout"
+    status = 408
+    title = "Request body timeout"
+    default_detail = "The request body did not arrive in time."

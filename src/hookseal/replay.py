@@ -4,7 +4,12 @@ The key is signed material only: the scheme's message id where it has one (Stand
 otherwise a SHA-256 of the signed content (timestamp and body), so the same delivery replayed
 with only one of its rotation signatures is still recognised. A key is remembered for as long
 as the message could still pass the timestamp check (twice the tolerance), or for the guard's
-``ttl`` when the scheme has no timestamp.
+``ttl`` when the scheme has no timestamp (Signature, GitHub, Shopify): such a signature never
+expires, so the guard's ``ttl`` is the whole of the protection, and a replay after it passes.
+
+A guard never forgets a live key to make room: :class:`InMemoryReplayGuard` at ``maxsize``
+drops expired keys and, if it is still full, refuses the delivery (503 with Retry-After, so
+the provider retries) and says so loudly. Size it for every delivery within a key's lifetime.
 """
 
 from __future__ import annotations
@@ -40,9 +45,23 @@ class ReplayGuard(Protocol):
     async def aforget(self, key: str) -> None: ...
 
 
+EventHook = Callable[..., None]
+"""``on_event(event, guard="memory", **fields)``, as the keyring's: for metrics and alerts."""
+
+_RECOVERED_BELOW = 0.9  # a full episode ends once occupancy is under this share of maxsize
+
+
 class InMemoryReplayGuard:
     """A per-process guard (cachetools TLRU cache behind a lock). For several replicas use
-    a shared one (:class:`RedisReplayGuard`)."""
+    a shared one (:class:`RedisReplayGuard`).
+
+    ``maxsize`` keys at most, each kept for its ttl (twice the tolerance for timestamped
+    schemes, ``ttl`` for the others). Full, it never evicts a live key (that would let its
+    replay through): it drops the expired ones and, still full, raises
+    :class:`~hookseal.errors.ReplayGuardUnavailable` (503, Retry-After: when the next key
+    expires), logs an error once per episode and calls ``on_event("replay_guard_full", ...)``;
+    ``"replay_guard_recovered"`` follows once there is room again. ``timer`` is monotonic.
+    """
 
     def __init__(
         self,
@@ -50,23 +69,45 @@ class InMemoryReplayGuard:
         maxsize: int = 100_000,
         ttl: float = 86_400.0,
         timer: Callable[[], float] = time.monotonic,
+        on_event: EventHook | None = None,
     ) -> None:
-        if maxsize < 1 or ttl <= 0:
-            raise ConfigurationError("maxsize and ttl must be positive")
-        self.default_ttl = ttl
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
+            raise ConfigurationError("maxsize must be a positive int of keys")
+        self.default_ttl = _positive_seconds(ttl)
+        self.maxsize = maxsize
+        self._timer = timer
+        self._on_event = on_event
         self._lock = threading.Lock()
+        # The value is the key's expiry on ``timer``: the soonest one gives Retry-After.
         self._cache: TLRUCache[str, float] = TLRUCache(
             maxsize=maxsize, ttu=_expires_at, timer=timer
         )
+        self._refused = 0  # deliveries refused in the current full episode (0: not full)
+        self._soonest: float | None = None  # the soonest expiry, found once per episode
 
     def remember(self, key: str, ttl: float | None = None) -> bool:
-        lifetime = self.default_ttl if ttl is None else ttl
+        """True the first time ``key`` is seen within ``ttl`` seconds (None: the default);
+        raises ReplayGuardUnavailable when full of live keys."""
+        lifetime = self.default_ttl if ttl is None else _positive_seconds(ttl)
+        event: tuple[str, dict[str, Any]] | None = None
         with self._lock:
-            self._cache.expire()
-            if key in self._cache:
+            cache = self._cache
+            cache.expire()  # expired keys go first, so only live keys ever fill the guard
+            if key in cache:
                 return False
-            self._cache[key] = lifetime
-            return True
+            if len(cache) >= self.maxsize:
+                error, event = self._full()
+            else:
+                if self._refused and len(cache) < self.maxsize * _RECOVERED_BELOW:
+                    event = ("replay_guard_recovered", {"refused": self._refused})
+                    self._refused, self._soonest = 0, None
+                cache[key] = self._timer() + lifetime
+                error = None
+        if event is not None:
+            self._emit(event[0], **event[1])
+        if error is not None:
+            raise error
+        return True
 
     async def aremember(self, key: str, ttl: float | None = None) -> bool:
         return self.remember(key, ttl)
@@ -85,11 +126,42 @@ class InMemoryReplayGuard:
             return len(self._cache)
 
     def __repr__(self) -> str:
-        return f"InMemoryReplayGuard(maxsize={self._cache.maxsize}, ttl={self.default_ttl})"
+        return f"InMemoryReplayGuard(maxsize={self.maxsize}, ttl={self.default_ttl})"
+
+    def _full(self) -> tuple[ReplayGuardUnavailable, tuple[str, dict[str, Any]] | None]:
+        """The refusal while full (under the lock), and the event that starts an episode."""
+        now = self._timer()
+        if self._soonest is None or self._soonest <= now:  # O(n), once per episode or expiry
+            self._soonest = min(self._cache.values())
+        retry_after = max(1, math.ceil(self._soonest - now))
+        first = self._refused == 0
+        self._refused += 1
+        error = ReplayGuardUnavailable(
+            "The replay check is at capacity right now; retry later.", retry_after=retry_after
+        )
+        if not first:
+            return error, None
+        logger.error(
+            "hookseal: InMemoryReplayGuard is full: %d live keys (maxsize); deliveries are "
+            "refused with 503 (Retry-After %d s) until keys expire. Raise maxsize to hold every "
+            "delivery received within a key's ttl, or use RedisReplayGuard",
+            self.maxsize,
+            retry_after,
+        )
+        return error, ("replay_guard_full", {"maxsize": self.maxsize, "retry_after": retry_after})
+
+    def _emit(self, event: str, **fields: Any) -> None:
+        hook = self._on_event
+        if hook is None:
+            return
+        try:
+            hook(event, guard="memory", **fields)
+        except Exception:  # an observer must never break verification
+            logger.exception("hookseal: replay guard on_event hook raised")
 
 
-def _expires_at(_key: str, lifetime: float, now: float) -> float:
-    return now + lifetime
+def _expires_at(_key: str, expiry: float, _now: float) -> float:
+    return expiry
 
 
 class RedisReplayGuard:

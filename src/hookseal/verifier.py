@@ -10,6 +10,7 @@ candidate and no more.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import math
 import secrets as _stdlib_secrets
@@ -231,12 +232,16 @@ class Verifier:
         url: str | None = None,
         method: str | None = None,
     ) -> PendingVerification:
-        """Start verifying a body that arrives in chunks (middleware); headers are checked now."""
+        """Start verifying a body that arrives in chunks (middleware). The headers are checked
+        now (a bad one is refused before any body is read); validity is judged again, with the
+        secrets and the moment of :meth:`PendingVerification.finish`."""
         if self._general:
             target = RequestTarget(url, method)
             return _general.begin(self, headers, now, target, self.provider.secret_set())
         moment, presented = self._prepare(b"", headers, now)
-        return PendingVerification(self, presented, moment, self.provider.secret_set())
+        return PendingVerification(
+            self, presented, moment, self.provider.secret_set(), now is not None
+        )
 
     async def abegin(
         self,
@@ -254,9 +259,11 @@ class Verifier:
             return _general.begin(self, headers, now, target, found)
         moment, presented = self._prepare(b"", headers, now)
         provider = self.provider
+        pinned = now is not None
         if isinstance(provider, SecretSet):  # static: nothing to await
-            return PendingVerification(self, presented, moment, provider)
-        return PendingVerification(self, presented, moment, await provider.asecret_set())
+            return PendingVerification(self, presented, moment, provider, pinned)
+        secret_set = await provider.asecret_set()
+        return PendingVerification(self, presented, moment, secret_set, pinned)
 
     # -- signing ------------------------------------------------------------------------------
 
@@ -414,42 +421,53 @@ class PendingVerification:
     Chunks are hashed as they arrive with the most likely secret and kept by reference (the
     middleware replays them to the app anyway); the other candidates are only hashed if that
     one does not match, so a large body is walked once on the happy path.
+
+    Validity is judged when the body is complete, not when the headers arrived: :meth:`finish`
+    takes the moment again and asks the provider for its current set, so a secret that expired
+    or was revoked while the body trickled in no longer verifies, and the streamed digest only
+    counts if its secret is still a candidate. Static secrets without windows never change, so
+    that path stays as it was.
     """
 
     __slots__ = (
-        "_candidates",
         "_chunks",
         "_digester",
         "_first",
         "_limit",
         "_moment",
+        "_pinned",
         "_presented",
-        "_secrets",
+        "_streamed_failed",
         "_verifier",
         "size",
     )
 
     def __init__(
-        self, verifier: Verifier, presented: Presented, moment: float, secret_set: SecretSet
+        self,
+        verifier: Verifier,
+        presented: Presented,
+        moment: float,
+        secret_set: SecretSet,
+        pinned: bool = False,
     ) -> None:
         self._verifier = verifier
         self._presented = presented
         self._moment = moment
-        self._secrets = secret_set
+        self._pinned = pinned  # the caller gave ``now``: the decision is made at that moment
         self._chunks: list[Body] = []
         self._limit = verifier.max_body_size
+        self._streamed_failed = False
         self.size = 0
         preferred = verifier._preferred
         fixed = verifier._fixed
         if fixed is not None and secret_set is verifier.provider:
             # Static secrets without windows: the candidates never change, and the preferred
             # secret (once there is one) is always among them.
-            self._candidates = fixed
             first = fixed[0] if preferred is None else preferred
         else:
-            self._candidates = verifier.candidates(secret_set, moment)
-            first = self._candidates[0]
-            if preferred is not None and any(preferred is s for s in self._candidates):
+            candidates = verifier.candidates(secret_set, moment)  # none: 503 before any read
+            first = candidates[0]
+            if preferred is not None and any(preferred is s for s in candidates):
                 first = preferred
         self._first = first
         material = first._material.get(verifier.scheme.material_kind) or verifier.material(first)
@@ -478,92 +496,143 @@ class PendingVerification:
         if self._digester is not None:
             self._digester.update(chunk)
 
-    def finish(self) -> Verified:
-        """Decide, once the whole body has arrived."""
+    def finish(self, *, now: Instant | None = None) -> Verified:
+        """Decide, once the whole body has arrived, at ``now`` (default: the clock, or the
+        ``now`` given to :meth:`Verifier.begin`) with the secrets valid at that moment."""
         verifier = self._verifier
         presented = self._presented
-        digester = self._digester
-        first_checked = False
-        if digester is not None and verifier.replay_guard is None and verifier._static:
-            # the common case, without the general path's layers
-            if digester.matches(presented.hmac_signatures, presented.ed25519_signatures):
-                verifier._preferred = self._first
-                return _new_tuple(
-                    Verified,
-                    (
-                        self._first.id,
-                        verifier.scheme.name,
-                        presented.timestamp,
-                        presented.message_id,
-                        None,
-                    ),
-                )
-            first_checked = True
-        secret = self._decide(self._secrets, first_pass=True, first_checked=first_checked)
-        if secret is None:
-            fresh = verifier.provider.refresh_after_mismatch()
-            if fresh is not None and fresh is not self._secrets:
-                secret = self._decide(fresh, first_pass=False)
+        fixed = verifier._fixed
+        if fixed is not None:
+            if presented.timestamp is not None:
+                self._decision_moment(now)
+            digester = self._digester
+            if digester is not None and verifier.replay_guard is None:
+                # the common case, without the general path's layers
+                if digester.matches(presented.hmac_signatures, presented.ed25519_signatures):
+                    first = self._first
+                    verifier._preferred = first
+                    return _new_tuple(
+                        Verified,
+                        (
+                            first.id,
+                            verifier.scheme.name,
+                            presented.timestamp,
+                            presented.message_id,
+                            None,
+                        ),
+                    )
+                self._streamed_failed = True
+            secret = self._search(fixed)
+        else:
+            moment = self._decision_moment(now)
+            provider = verifier.provider
+            tried = provider.secret_set()
+            secret = self._search(verifier.candidates(tried, moment))
             if secret is None:
-                raise verifier._mismatch()
+                fresh = provider.refresh_after_mismatch()
+                if fresh is not None and fresh is not tried:  # the same set cannot match now
+                    secret = self._search(verifier.candidates(fresh, moment))
+        if secret is None:
+            raise verifier._mismatch()
         guard = verifier.replay_guard
         if guard is None:
-            return verifier._accept(secret, self._presented, None)
-        key = verifier._replay_key(self._presented, self._chunks)
-        if not guard.remember(key, verifier._replay_ttl(self._presented)):
+            return verifier._accept(secret, presented, None)
+        key = verifier._replay_key(presented, self._chunks)
+        if not guard.remember(key, verifier._replay_ttl(presented)):
             raise Replayed(header=verifier.scheme.signature_header)
-        return verifier._accept(secret, self._presented, key)
+        return verifier._accept(secret, presented, key)
 
-    async def afinish(self) -> Verified:
-        """:meth:`finish` for asyncio code."""
+    async def afinish(self, *, now: Instant | None = None) -> Verified:
+        """:meth:`finish` for asyncio code: a refreshing keyring is awaited, never blocked on."""
         verifier = self._verifier
         if verifier._static and verifier.replay_guard is None:
-            return self.finish()  # nothing to await: a static set never refreshes
-        secret = self._decide(self._secrets, first_pass=True)
-        if secret is None:
-            fresh = await verifier.provider.arefresh_after_mismatch()
-            if fresh is not None and fresh is not self._secrets:
-                secret = self._decide(fresh, first_pass=False)
+            return self.finish(now=now)  # nothing to await: a static set never refreshes
+        presented = self._presented
+        fixed = verifier._fixed
+        if fixed is not None:
+            if presented.timestamp is not None:
+                self._decision_moment(now)
+            secret = self._search(fixed)
+        else:
+            moment = self._decision_moment(now)
+            provider = verifier.provider
+            tried = await provider.asecret_set()
+            secret = self._search(verifier.candidates(tried, moment))
             if secret is None:
-                raise verifier._mismatch()
+                fresh = await provider.arefresh_after_mismatch()
+                if fresh is not None and fresh is not tried:
+                    secret = self._search(verifier.candidates(fresh, moment))
+        if secret is None:
+            raise verifier._mismatch()
         guard = verifier.replay_guard
         if guard is None:
-            return verifier._accept(secret, self._presented, None)
-        key = verifier._replay_key(self._presented, self._chunks)
-        if not await guard.aremember(key, verifier._replay_ttl(self._presented)):
+            return verifier._accept(secret, presented, None)
+        key = verifier._replay_key(presented, self._chunks)
+        if not await guard.aremember(key, verifier._replay_ttl(presented)):
             raise Replayed(header=verifier.scheme.signature_header)
-        return verifier._accept(secret, self._presented, key)
+        return verifier._accept(secret, presented, key)
 
-    def _decide(
-        self, secret_set: SecretSet, *, first_pass: bool, first_checked: bool = False
-    ) -> Secret | None:
-        """The secret that matches, trying the one hashed while streaming first (unless
-        ``first_checked`` says it already failed) and the others from the kept chunks."""
+    def _decision_moment(self, now: Instant | None) -> float:
+        """The moment the request is judged at, with its signed timestamp checked again.
+
+        The timestamp is re-checked here, not only when the headers arrived: a replay guard
+        keeps a key for twice the tolerance from the moment it remembers it (here), which
+        covers every replay only if each one is judged inside its tolerance at that same moment.
+        A copy opened just inside the window and completed later would otherwise outlive the
+        key that refuses it, and any request could stretch its own validity at will.
+        """
+        verifier = self._verifier
+        if now is not None:
+            moment = verifier._moment(now)
+        elif self._pinned:
+            moment = self._moment
+        else:
+            moment = verifier._clock()
+        stamp = self._presented.timestamp
+        if stamp is not None:
+            skew = moment - stamp
+            tolerance = verifier.tolerance
+            if not -tolerance <= skew <= tolerance:  # written so that NaN fails it too
+                raise _timestamp_error(skew, tolerance)
+        return moment
+
+    def _search(self, candidates: Sequence[Secret]) -> Secret | None:
+        """The candidate that matches, or None after every one was tried.
+
+        The digest streamed with the first secret answers for it only while that secret (its
+        key) is still among ``candidates``; the others are hashed from the kept chunks.
+        """
+        verifier = self._verifier
         presented = self._presented
         hmacs, eds = presented.hmac_signatures, presented.ed25519_signatures
-        done: Secret | None = None
-        if first_pass:
-            candidates = self._candidates
-            if self._digester is not None:
-                done = self._first
-                if not first_checked and self._digester.matches(hmacs, eds):
-                    self._verifier._preferred = done
-                    return done
-        else:
-            candidates = self._verifier.candidates(secret_set, self._moment)
+        first = self._first
+        streamed = self._digester
+        if streamed is not None and not self._streamed_failed:
+            for secret in candidates:
+                if _same_key(secret, first):
+                    if streamed.matches(hmacs, eds):
+                        verifier._preferred = secret
+                        return secret
+                    self._streamed_failed = True
+                    break
         for secret in candidates:
-            if secret is done:
-                continue
-            material = self._verifier.material(secret)
+            if streamed is not None and _same_key(secret, first):
+                continue  # its streamed digest was tried above
+            material = verifier.material(secret)
             if material is None:
                 continue
             digester = material.start(presented.prefix)
             for chunk in self._chunks:
                 digester.update(chunk)
             if digester.matches(hmacs, eds):
-                self._verifier._preferred = secret
+                verifier._preferred = secret
                 return secret
         return None
+
+
+def _same_key(secret: Secret, other: Secret) -> bool:
+    """Whether two secrets hash alike (the same object, or a refreshed copy of the same value)."""
+    return secret is other or hmac.compare_digest(secret.reveal(), other.reveal())
 
 
 # -- module-level shortcuts --------------------------------------------------------------------

@@ -8,17 +8,28 @@ a chunked body only when the server marks ``wsgi.input_terminated``) and the sig
 before reading a byte, then reads exactly the declared length in bounded reads, hashing as it
 goes. Only a verified request reaches the application, which gets the same bytes back in a
 fresh ``wsgi.input`` and the result in ``environ["hookseal.verified"]``. A refused request is
-answered here with ``application/problem+json``.
+answered here with ``application/problem+json``. With a replay guard, a delivery the
+application fails (it raises, or answers 5xx) is released, so the provider's retry is accepted.
+
+``body_timeout`` is checked between reads: a blocking read cannot be interrupted portably from
+inside a WSGI application. Where the input offers ``read1`` (wsgiref, Werkzeug's server for a
+Content-Length body) each read returns what has arrived, so a sender that drips is cut at its
+first piece after the deadline; where a read blocks until its size is filled (at most
+:data:`READ_SIZE` bytes), the check runs when it returns. A sender that stops sending
+altogether is bounded only by the server's own timeout (gunicorn's ``--timeout``, uWSGI's
+``harakiri``, a proxy's ``client_body_timeout``).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ._adapter import DEFAULT_MAX_BODY_SIZE, build_verifier, check_limit
+from ._adapter import DEFAULT_MAX_BODY_SIZE, Claim, build_verifier, check_limit, claim
+from ._deadline import DEFAULT_BODY_TIMEOUT, Deadline, check_body_timeout
 from ._time import Clock
 from .errors import BodyError, IncompleteBody, LengthRequired, PayloadTooLarge, VerificationError
 from .paths import PathMatcher, PathsLike
@@ -29,6 +40,7 @@ from .secrets import SecretsLike
 from .verifier import PendingVerification, Verified, Verifier
 
 if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = [
@@ -58,9 +70,11 @@ class WebhookVerificationMiddleware:
     Give exactly one of ``secrets`` (with optional ``scheme``, ``tolerance``, ``leeway``,
     ``replay_guard``, ``clock``) or a ready ``verifier``. ``max_body_size`` bounds the body
     read into memory (default 1 MiB); a larger declared length is refused without reading.
+    ``body_timeout`` (seconds, default 30; None for none) is checked on ``monotonic`` between
+    reads, with the limit the module docstring states: a slower body is answered 408.
     """
 
-    __slots__ = ("app", "matcher", "max_body_size", "verifier")
+    __slots__ = ("_monotonic", "app", "body_timeout", "matcher", "max_body_size", "verifier")
 
     def __init__(
         self,
@@ -75,6 +89,8 @@ class WebhookVerificationMiddleware:
         leeway: float | None = None,
         replay_guard: ReplayGuard | None = None,
         clock: Clock | None = None,
+        body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
         self.verifier = build_verifier(
@@ -88,38 +104,59 @@ class WebhookVerificationMiddleware:
         )
         self.matcher = PathMatcher(paths)
         self.max_body_size = check_limit(max_body_size)
+        self.body_timeout = check_body_timeout(body_timeout)
+        self._monotonic = monotonic
 
     def __repr__(self) -> str:
         return (
             f"WebhookVerificationMiddleware({self.app!r}, verifier={self.verifier!r}, "
-            f"paths={self.matcher!r}, max_body_size={self.max_body_size})"
+            f"paths={self.matcher!r}, max_body_size={self.max_body_size}, "
+            f"body_timeout={self.body_timeout})"
         )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if not self.matcher.guards_everything and not self.matcher.matches(*request_paths(environ)):
             return self.app(environ, start_response)
         try:
-            verify_environ(self.verifier, environ, self.max_body_size)
+            verified = verify_environ(
+                self.verifier,
+                environ,
+                self.max_body_size,
+                body_timeout=self.body_timeout,
+                monotonic=self._monotonic,
+            )
         except VerificationError as error:
             return problem_response(error, start_response)
-        return self.app(environ, start_response)
+        held = claim(self.verifier, verified)
+        if held is None:
+            return self.app(environ, start_response)
+        return _call_settling(self.app, environ, start_response, held)
 
 
-def verify_environ(verifier: Verifier, environ: WSGIEnvironment, limit: int) -> Verified:
+def verify_environ(
+    verifier: Verifier,
+    environ: WSGIEnvironment,
+    limit: int,
+    *,
+    body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Verified:
     """Verify the request in ``environ`` and hand its body back through a fresh ``wsgi.input``.
 
     Raises a :class:`~hookseal.errors.VerificationError`; framing and header errors are
-    raised before the body is read. On success the environ holds a ``BytesIO`` of the body,
-    the matching ``CONTENT_LENGTH``, no ``HTTP_TRANSFER_ENCODING``, and the result under
-    :data:`ENVIRON_KEY`.
+    raised before the body is read, and a body slower than ``body_timeout`` (checked between
+    reads) is :class:`~hookseal.errors.BodyTimeout`. On success the environ holds a ``BytesIO``
+    of the body, the matching ``CONTENT_LENGTH``, no ``HTTP_TRANSFER_ENCODING``, and the result
+    under :data:`ENVIRON_KEY`.
     """
     length = declared_length(environ, limit, terminated=bool(environ.get("wsgi.input_terminated")))
     pending = verifier.begin(environ_headers(environ))
     stream: BinaryIO = environ["wsgi.input"]
+    deadline = None if body_timeout is None else Deadline(body_timeout, monotonic)
     if length is None:
-        _read_to_end(stream, pending, limit)
+        _read_to_end(stream, pending, limit, deadline)
     else:
-        _read_exactly(stream, pending, length)
+        _read_exactly(stream, pending, length, deadline)
     verified = pending.finish()
     chunks = pending.chunks
     body = bytes(chunks[0]) if len(chunks) == 1 else b"".join(chunks)
@@ -237,10 +274,15 @@ def declared_length(environ: Mapping[str, Any], limit: int, *, terminated: bool)
     return length
 
 
-def _read_exactly(stream: BinaryIO, pending: PendingVerification, length: int) -> None:
+def _read_exactly(
+    stream: BinaryIO, pending: PendingVerification, length: int, deadline: Deadline | None
+) -> None:
+    read = _reader(stream)
     remaining = length
     while remaining > 0:
-        chunk = _read(stream, min(remaining, READ_SIZE))
+        chunk = _read(read, min(remaining, READ_SIZE))
+        if deadline is not None:
+            deadline.check()
         if not chunk:
             raise IncompleteBody(f"the body ended after {length - remaining} of {length} bytes")
         if len(chunk) > remaining:  # an input that ignores the size asked for
@@ -249,9 +291,14 @@ def _read_exactly(stream: BinaryIO, pending: PendingVerification, length: int) -
         remaining -= len(chunk)
 
 
-def _read_to_end(stream: BinaryIO, pending: PendingVerification, limit: int) -> None:
+def _read_to_end(
+    stream: BinaryIO, pending: PendingVerification, limit: int, deadline: Deadline | None
+) -> None:
+    read = _reader(stream)
     while True:
-        chunk = _read(stream, READ_SIZE)
+        chunk = _read(read, READ_SIZE)
+        if deadline is not None:
+            deadline.check()
         if not chunk:
             return
         if pending.size + len(chunk) > limit:
@@ -259,8 +306,90 @@ def _read_to_end(stream: BinaryIO, pending: PendingVerification, limit: int) -> 
         pending.update(chunk)
 
 
-def _read(stream: BinaryIO, size: int) -> bytes:
+def _reader(stream: BinaryIO) -> Callable[[int], bytes]:
+    """``read1`` where the input has it (one read of what has arrived, so a dripping sender
+    returns to the deadline check), else ``read``; both are asked for at most ``size`` bytes,
+    so nothing past the body is ever consumed."""
+    read1 = getattr(stream, "read1", None)
+    return read1 if callable(read1) else stream.read
+
+
+def _read(read: Callable[[int], bytes], size: int) -> bytes:
     try:
-        return stream.read(size)
+        return read(size)
     except (OSError, ValueError) as exc:  # a reset connection, a bad chunk, a closed input
         raise IncompleteBody("the request body could not be read to its end") from exc
+
+
+# -- releasing a delivery the application failed ---------------------------------------------
+
+
+def _call_settling(
+    app: WSGIApplication,
+    environ: WSGIEnvironment,
+    start_response: StartResponse,
+    held: Claim,
+) -> Iterable[bytes]:
+    """Run ``app`` and settle ``held`` with its outcome: released when it raises (calling it, or
+    while its body is iterated) or answers 5xx; decided when the server closes the response."""
+    watch = _StatusWatch(start_response)
+    try:
+        result = app(environ, watch)
+    except BaseException:
+        held.release()
+        raise
+    return _Settling(result, held, watch)
+
+
+class _StatusWatch:
+    """``start_response`` that remembers the status (the last one given, as PEP 3333 allows an
+    error to replace it before the body starts)."""
+
+    __slots__ = ("start_response", "status")
+
+    def __init__(self, start_response: StartResponse) -> None:
+        self.start_response = start_response
+        self.status: int | None = None
+
+    def __call__(
+        self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+    ) -> Callable[[bytes], object]:
+        code = status[:3]
+        self.status = int(code) if code.isdigit() else None
+        if exc_info is None:
+            return self.start_response(status, headers)
+        return self.start_response(status, headers, exc_info)
+
+
+class _Settling:
+    """The application's response iterable, passed through; settles the claim on ``close()``."""
+
+    __slots__ = ("_claim", "_iterator", "_result", "_watch")
+
+    def __init__(self, result: Iterable[bytes], held: Claim, watch: _StatusWatch) -> None:
+        self._result = result
+        self._claim = held
+        self._watch = watch
+        self._iterator: Iterator[bytes] | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._iterator is None:
+            self._iterator = iter(self._result)
+        try:
+            return next(self._iterator)
+        except StopIteration:
+            raise
+        except BaseException:
+            self._claim.release()
+            raise
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._result, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._claim.settle(self._watch.status)

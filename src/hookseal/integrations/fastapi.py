@@ -10,15 +10,25 @@ it, and returns the :class:`~hookseal.Verified` result (also on ``request.state.
 A refused request raises :class:`WebhookRejected`, answered with the same RFC 9457
 ``application/problem+json`` document as the middleware: the handler is registered on first
 use, or up front with :func:`install`.
+
+With a replay guard, a delivery the endpoint fails is released so the provider's retry is
+accepted. The dependency (one with ``yield``) sees an exception the endpoint raises and a 5xx
+it sets on an injected ``Response``; a dependency cannot see a response object the endpoint
+*returns*, so :func:`install` also adds a small ASGI middleware that watches the status sent
+and releases on 5xx whatever produced it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import time
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from typing import Any
 
 try:
     from fastapi import FastAPI, Header, Request
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import Response
     from starlette.exceptions import HTTPException
     from starlette.requests import ClientDisconnect
@@ -27,8 +37,24 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
         "hookseal.integrations.fastapi needs FastAPI: pip install hookseal[fastapi]"
     ) from exc
 
-from .._adapter import DEFAULT_MAX_BODY_SIZE, build_verifier, check_limit, content_length
+from .._adapter import (
+    DEFAULT_MAX_BODY_SIZE,
+    Claim,
+    build_verifier,
+    check_limit,
+    claim,
+    content_length,
+)
+from .._deadline import (
+    DEFAULT_BODY_TIMEOUT,
+    Watchdog,
+    check_body_timeout,
+    expired,
+    leave,
+    timed_out,
+)
 from .._time import Clock
+from ..asgi import StatusWatch
 from ..errors import ConfigurationError, IncompleteBody, PayloadTooLarge, VerificationError
 from ..problem import problem_body, problem_headers
 from ..replay import ReplayGuard
@@ -36,9 +62,11 @@ from ..schemes import Scheme
 from ..secrets import SecretsLike
 from ..verifier import Verified, Verifier
 
-__all__ = ["VerifiedWebhook", "WebhookRejected", "install", "problem_response"]
+__all__ = ["ReleaseOnFailure", "VerifiedWebhook", "WebhookRejected", "install", "problem_response"]
 
 _HANDLERS_KEY = "starlette.exception_handlers"
+_CLAIMS_KEY = "hookseal.claims"  # in the scope, set by ReleaseOnFailure: claims it settles
+_RESPONSE_PARAMETER = "hookseal_response"  # FastAPI's per-request Response, for its status
 
 
 class WebhookRejected(HTTPException):
@@ -73,11 +101,41 @@ async def problem_response(request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    """Register :func:`problem_response` for :class:`WebhookRejected` on ``app`` up front.
+    """Set ``app`` up front (before it starts): register :func:`problem_response` for
+    :class:`WebhookRejected`, and add :class:`ReleaseOnFailure`, so a delivery whose endpoint
+    returns a 5xx response is released as well as one whose endpoint raises.
 
-    Optional: :class:`VerifiedWebhook` registers it itself on the first refusal.
+    Optional: without it, :class:`VerifiedWebhook` registers the handler itself on the first
+    refusal and releases on exceptions and on a 5xx set on an injected ``Response``.
     """
     app.add_exception_handler(WebhookRejected, problem_response)
+    app.add_middleware(ReleaseOnFailure)
+
+
+class ReleaseOnFailure:
+    """Pure ASGI middleware (added by :func:`install`): settles the replay claims that
+    :class:`VerifiedWebhook` made during a request with the status the app actually sent."""
+
+    __slots__ = ("app",)
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        claims: list[Claim] = []
+        scope[_CLAIMS_KEY] = claims
+        watch = StatusWatch(send)
+        try:
+            await self.app(scope, receive, watch)
+        except BaseException:
+            for held in claims:
+                await held.arelease()
+            raise
+        for held in claims:
+            await held.asettle(watch.status)
 
 
 class VerifiedWebhook:
@@ -91,8 +149,20 @@ class VerifiedWebhook:
     OpenAPI schema; a missing one is still refused by hookseal (401 problem+json, not 422).
     FastAPI resolves declared parameters on every request (``python -m benchmarks --only asgi``
     shows the cost): ``document_headers=False`` leaves them out of the schema and skips that
-    work.
+    work. ``body_timeout`` (seconds, default 30; None for none) bounds how long the body may
+    take: a slower one is refused with 408 (``monotonic`` is the clock it is read on).
     """
+
+    def __new__(cls, *args: Any, **options: Any) -> VerifiedWebhook:
+        # With a replay guard the dependency is one with ``yield``, to settle the delivery's
+        # claim after the endpoint ran; without one a plain coroutine, because FastAPI's exit
+        # stack for a ``yield`` dependency costs more per request than the verification does.
+        guard = options.get("replay_guard")
+        ready = options.get("verifier")
+        if guard is None and ready is not None:
+            guard = getattr(ready, "replay_guard", None)
+        chosen = _ReleasingWebhook if cls is VerifiedWebhook and guard is not None else cls
+        return super().__new__(chosen)
 
     def __init__(
         self,
@@ -106,6 +176,8 @@ class VerifiedWebhook:
         replay_guard: ReplayGuard | None = None,
         clock: Clock | None = None,
         document_headers: bool = True,
+        body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.verifier = build_verifier(
             secrets,
@@ -117,12 +189,21 @@ class VerifiedWebhook:
             clock=clock,
         )
         self.max_body_size = check_limit(max_body_size)
-        self.__signature__ = _dependency_signature(self.verifier.scheme, document_headers)
+        self.body_timeout = check_body_timeout(body_timeout)
+        self._monotonic = monotonic
+        self._watchdog = None if self.body_timeout is None else Watchdog(self.body_timeout)
+        releasing = isinstance(self, _ReleasingWebhook)
+        self.__signature__ = _dependency_signature(
+            self.verifier.scheme, document_headers, response=releasing
+        )
 
     def __repr__(self) -> str:
-        return f"VerifiedWebhook(verifier={self.verifier!r}, max_body_size={self.max_body_size})"
+        return (
+            f"VerifiedWebhook(verifier={self.verifier!r}, max_body_size={self.max_body_size}, "
+            f"body_timeout={self.body_timeout})"
+        )
 
-    async def __call__(self, request: Request, **headers: str | None) -> Verified:
+    async def __call__(self, request: Request, **headers: Any) -> Verified:
         """Verify ``request``; the header values FastAPI passes in are only for the docs."""
         try:
             verified = await self._verify(request)
@@ -148,8 +229,17 @@ class VerifiedWebhook:
                 "after verification"
             )
         size = 0
+        watchdog = self._watchdog
+        deadline = 0.0
+        ward = None
+        if watchdog is not None:  # a body_timeout is set
+            start = self._monotonic()
+            deadline = start + watchdog.seconds
+            ward = watchdog.enter(start)
         try:
             async for chunk in request.stream():
+                if watchdog is not None and self._monotonic() > deadline:
+                    raise timed_out(watchdog.seconds)  # a dripping sender: cut at its next chunk
                 if chunk:
                     size += len(chunk)
                     if size > limit:
@@ -157,6 +247,13 @@ class VerifiedWebhook:
                     pending.update(chunk)
         except ClientDisconnect:
             raise IncompleteBody("the client disconnected before the body ended") from None
+        except asyncio.CancelledError:
+            if watchdog is None or ward is None or not expired(ward):
+                raise  # not the watchdog's: the server or the host is cancelling
+            raise timed_out(watchdog.seconds) from None  # a sender that stopped sending
+        finally:
+            if ward is not None:
+                leave(ward)
         if declared is not None and size != declared:
             raise IncompleteBody(f"the body is {size} bytes but Content-Length says {declared}")
         # What Request.body() itself caches, so the endpoint (and FastAPI) read it again.
@@ -164,11 +261,50 @@ class VerifiedWebhook:
         return await pending.afinish()
 
 
-def _dependency_signature(scheme: Scheme, document_headers: bool) -> inspect.Signature:
-    """``(request: Request, *, <one optional Header per scheme header>)`` for FastAPI."""
+class _ReleasingWebhook(VerifiedWebhook):
+    """:class:`VerifiedWebhook` with a replay guard: a dependency with ``yield``, which settles
+    the delivery's claim once the endpoint has run (what :func:`VerifiedWebhook.__new__`
+    builds when there is a guard)."""
+
+    async def __call__(  # type: ignore[override]
+        self, request: Request, **parameters: Any
+    ) -> AsyncIterator[Verified]:
+        """Verify ``request``, yield the result to the endpoint, then settle the delivery's
+        replay claim with how the endpoint did."""
+        verified = await VerifiedWebhook.__call__(self, request)
+        held = claim(self.verifier, verified)
+        claims: list[Claim] | None = request.scope.get(_CLAIMS_KEY)
+        if held is None or claims is not None:
+            if held is not None and claims is not None:
+                claims.append(held)  # ReleaseOnFailure sees the status actually sent
+            yield verified
+            return
+        try:
+            yield verified
+        except BaseException as error:  # the endpoint raised: settle with FastAPI's answer
+            await held.asettle(_status_of_error(error))
+            raise
+        response: Response | None = parameters.get(_RESPONSE_PARAMETER)
+        status = None if response is None else response.status_code
+        if status is not None:  # the endpoint set a status on its injected Response
+            await held.asettle(status)
+
+
+def _dependency_signature(
+    scheme: Scheme, document_headers: bool, *, response: bool
+) -> inspect.Signature:
+    """``(request: Request, *, <one optional Header per scheme header>)`` for FastAPI, and
+    with ``response`` FastAPI's per-request Response (a status the endpoint sets on it is read
+    after the endpoint ran)."""
     parameters = [
         inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)
     ]
+    if response:
+        parameters.append(
+            inspect.Parameter(
+                _RESPONSE_PARAMETER, inspect.Parameter.KEYWORD_ONLY, annotation=Response
+            )
+        )
     for name in scheme.header_names if document_headers else ():
         parameters.append(
             inspect.Parameter(
@@ -184,6 +320,16 @@ def _dependency_signature(scheme: Scheme, document_headers: bool) -> inspect.Sig
             )
         )
     return inspect.Signature(parameters, return_annotation=Verified)
+
+
+def _status_of_error(error: BaseException) -> int | None:
+    """What FastAPI answers for an exception the endpoint raised: an HTTPException's own
+    status, 422 for a validation error, None (a 500) for anything else."""
+    if isinstance(error, HTTPException):
+        return error.status_code
+    if isinstance(error, RequestValidationError):
+        return 422
+    return None
 
 
 def _register_handler(request: Request) -> None:

@@ -8,10 +8,15 @@ def billing(): return {"received": g.hookseal.secret_id}
 
 Config keys: ``HOOKSEAL_SECRETS`` (a secret, a list of them, a SecretSet or a Keyring),
 ``HOOKSEAL_SCHEME``, ``HOOKSEAL_PATHS`` (when set, every request to those paths is verified in
-``before_request``, whatever route it reaches), ``HOOKSEAL_TOLERANCE`` and
-``HOOKSEAL_MAX_BODY_SIZE`` (default: ``MAX_CONTENT_LENGTH`` when set, else 1 MiB).
+``before_request``, whatever route it reaches), ``HOOKSEAL_TOLERANCE``,
+``HOOKSEAL_REPLAY_GUARD``, ``HOOKSEAL_BODY_TIMEOUT`` (seconds, default 30, checked between
+reads as in :mod:`hookseal.wsgi`) and ``HOOKSEAL_MAX_BODY_SIZE`` (default:
+``MAX_CONTENT_LENGTH`` when set, else 1 MiB).
 The body is read and verified through the WSGI environ before Werkzeug touches it, so
 ``request.get_data()`` and ``request.get_json()`` read the same bytes afterwards.
+
+With a replay guard, a delivery whose view raises or answers 5xx is released (in
+``after_request`` and ``teardown_request``), so the provider's retry is accepted.
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ except ImportError as exc:  # pragma: no cover - exercised only without Flask in
         "hookseal.integrations.flask needs Flask: pip install hookseal[flask]"
     ) from exc
 
-from .._adapter import DEFAULT_MAX_BODY_SIZE, build_verifier, check_limit
+from .._adapter import DEFAULT_MAX_BODY_SIZE, Claim, build_verifier, check_limit, claim
+from .._deadline import DEFAULT_BODY_TIMEOUT, check_body_timeout
 from ..errors import ConfigurationError, VerificationError
 from ..paths import PathMatcher
 from ..problem import problem_body, problem_headers
+from ..replay import ReplayGuard
 from ..schemes import Scheme, by_name
 from ..verifier import Verified, Verifier
 from ..wsgi import request_paths, verify_environ
@@ -39,14 +46,25 @@ __all__ = ["HookSeal"]
 
 EXTENSION_KEY = "hookseal"
 _MARK = "_hookseal_verifies"  # set on views whose own decorator verifies them
+_CLAIM = "_hookseal_claim"  # on ``g``: the replay key this request's delivery holds
 
 View = TypeVar("View", bound=Callable[..., Any])
 
 
 class _AppState:
-    """What the extension holds for one app: its config, read once at ``init_app``."""
+    """What the extension holds for one app: its config, read once at ``init_app``, and the
+    verifiers built from it, one per decorated route that names its own scheme."""
 
-    __slots__ = ("matcher", "max_body_size", "scheme", "secrets", "tolerance", "verifiers")
+    __slots__ = (
+        "body_timeout",
+        "matcher",
+        "max_body_size",
+        "replay_guard",
+        "scheme",
+        "secrets",
+        "tolerance",
+        "verifiers",
+    )
 
     def __init__(self, app: Flask) -> None:
         config = app.config
@@ -54,28 +72,39 @@ class _AppState:
         raw_scheme = config.get("HOOKSEAL_SCHEME")
         self.scheme: Scheme | None = None if raw_scheme is None else by_name(raw_scheme)
         self.tolerance: float | None = config.get("HOOKSEAL_TOLERANCE")
+        self.replay_guard: ReplayGuard | None = config.get("HOOKSEAL_REPLAY_GUARD")
+        self.body_timeout = check_body_timeout(
+            config.get("HOOKSEAL_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)
+        )
         limit = config.get("HOOKSEAL_MAX_BODY_SIZE")
         self.max_body_size: int | None = None if limit is None else check_limit(limit)
         paths = config.get("HOOKSEAL_PATHS")
         self.matcher: PathMatcher | None = None if paths is None else PathMatcher(paths)
-        self.verifiers: dict[str | None, Verifier] = {}
+        # Keyed by route, never by scheme name: two routes with differently configured
+        # instances of one scheme (other header, other encoding) each keep their own.
+        self.verifiers: dict[object, Verifier] = {}
         if self.secrets is not None:
-            self.verifier(None)  # a bad secret or option fails at start-up, not per request
+            self.verifier(None, None)  # a bad secret or option fails at start-up, not per request
         elif self.matcher is not None:
             raise ConfigurationError("HOOKSEAL_PATHS is set but HOOKSEAL_SECRETS is not")
 
-    def verifier(self, scheme: Scheme | str | None) -> Verifier:
-        """The verifier for the app's secrets with ``scheme`` (the configured one if None)."""
-        chosen = self.scheme if scheme is None else by_name(scheme)
-        key = None if chosen is None else chosen.name
-        found = self.verifiers.get(key)
+    def verifier(self, route: object, scheme: Scheme | None) -> Verifier:
+        """The verifier for the app's secrets and ``route`` (None: the app's own, with
+        ``HOOKSEAL_SCHEME``); ``scheme`` is that route's scheme (None: the app's)."""
+        found = self.verifiers.get(route)
         if found is None:
             if self.secrets is None:
                 raise ConfigurationError(
                     "no secrets: set HOOKSEAL_SECRETS or pass secrets= to seal.verify()"
                 )
-            found = build_verifier(self.secrets, None, scheme=chosen, tolerance=self.tolerance)
-            self.verifiers[key] = found
+            found = build_verifier(
+                self.secrets,
+                None,
+                scheme=self.scheme if scheme is None else scheme,
+                tolerance=self.tolerance,
+                replay_guard=self.replay_guard,
+            )
+            self.verifiers[route] = found
         return found
 
     def limit(self, app: Flask) -> int:
@@ -99,6 +128,8 @@ class HookSeal:
         app.extensions[EXTENSION_KEY] = state
         if state.matcher is not None:
             app.before_request(self._guard_paths)
+        app.after_request(_settle_claim)
+        app.teardown_request(_release_claim_on_error)
 
     def verify(
         self,
@@ -107,18 +138,26 @@ class HookSeal:
         scheme: Scheme | str | None = None,
         verifier: Verifier | None = None,
         tolerance: float | None = None,
+        replay_guard: ReplayGuard | None = None,
         max_body_size: int | None = None,
     ) -> Callable[[View], View]:
         """Decorate a view so it only runs for a verified request; result on ``g.hookseal``.
 
         With no ``secrets`` (or ``verifier``) the app's ``HOOKSEAL_SECRETS`` are used, with
-        this route's ``scheme`` and ``tolerance`` where given.
+        this route's ``scheme`` where given (its own verifier, whatever other routes use).
         """
         own = None
         if secrets is not None or verifier is not None:
-            own = build_verifier(secrets, verifier, scheme=scheme, tolerance=tolerance)
-        elif tolerance is not None:
-            raise ConfigurationError("tolerance= on a route needs that route's secrets=")
+            own = build_verifier(
+                secrets, verifier, scheme=scheme, tolerance=tolerance, replay_guard=replay_guard
+            )
+        elif tolerance is not None or replay_guard is not None:
+            raise ConfigurationError(
+                "tolerance= and replay_guard= on a route need that route's secrets= "
+                "(or set HOOKSEAL_TOLERANCE and HOOKSEAL_REPLAY_GUARD)"
+            )
+        route_scheme = None if scheme is None else by_name(scheme)  # a bad name fails here
+        route: object = None if route_scheme is None else object()  # this route's own key
         limit = None if max_body_size is None else check_limit(max_body_size)
 
         def decorator(view: View) -> View:
@@ -126,8 +165,10 @@ class HookSeal:
             def verified_view(*args: Any, **kwargs: Any) -> Any:
                 app = current_app._get_current_object()  # type: ignore[attr-defined]
                 state = _state(app)
-                chosen = own if own is not None else state.verifier(scheme)
-                refused = _verify_request(chosen, limit or state.limit(app), _current_request())
+                chosen = own if own is not None else state.verifier(route, route_scheme)
+                refused = _verify_request(
+                    chosen, limit or state.limit(app), state.body_timeout, _current_request()
+                )
                 if refused is not None:
                     return refused
                 return app.ensure_sync(view)(*args, **kwargs)
@@ -146,7 +187,9 @@ class HookSeal:
         view = app.view_functions.get(req.endpoint) if req.endpoint else None
         if getattr(view, _MARK, False):
             return None  # the route's own @seal.verify decides, with its own secrets
-        return _verify_request(state.verifier(None), state.limit(app), req)
+        return _verify_request(
+            state.verifier(None, None), state.limit(app), state.body_timeout, req
+        )
 
 
 def _state(app: Flask) -> _AppState:
@@ -161,24 +204,47 @@ def _current_request() -> Request:
     return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
-def _verify_request(verifier: Verifier, limit: int, req: Request) -> Response | None:
+def _verify_request(
+    verifier: Verifier, limit: int, body_timeout: float | None, req: Request
+) -> Response | None:
     """Verify the current request; None when it passed, else the problem response."""
     try:
-        g.hookseal = _verified(verifier, limit, req)
+        verified = _verified(verifier, limit, body_timeout, req)
     except VerificationError as error:
         return _problem(error)
+    g.hookseal = verified
+    held = claim(verifier, verified)
+    if held is not None:
+        setattr(g, _CLAIM, held)
     return None
 
 
-def _verified(verifier: Verifier, limit: int, req: Request) -> Verified:
+def _verified(verifier: Verifier, limit: int, body_timeout: float | None, req: Request) -> Verified:
     if "stream" not in req.__dict__ and getattr(req, "_cached_data", None) is None:
         # Nothing has read the body yet: read it ourselves, bounded, and hand Werkzeug a copy.
-        return verify_environ(verifier, req.environ, limit)
+        return verify_environ(verifier, req.environ, limit, body_timeout=body_timeout)
     # Something (another hook) already read the body; verify what Werkzeug kept of it.
     # If it kept nothing, the signature cannot match and the request is refused.
     pending = verifier.begin(req.headers)
     pending.update(req.get_data(cache=True))
     return pending.finish()
+
+
+def _settle_claim(response: Response) -> Response:
+    """``after_request``: a 5xx answer (from the view, or Flask's own for an exception it
+    turned into one) releases the delivery's replay key."""
+    held: Claim | None = g.get(_CLAIM)
+    if held is not None:
+        held.settle(response.status_code)
+    return response
+
+
+def _release_claim_on_error(error: BaseException | None) -> None:
+    """``teardown_request``: an exception that ended the request (one Flask propagates, which
+    skips ``after_request``) releases the delivery's replay key."""
+    held: Claim | None = g.pop(_CLAIM, None)
+    if held is not None and error is not None:
+        held.release()
 
 
 def _problem(error: VerificationError) -> Response:

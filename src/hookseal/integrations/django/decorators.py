@@ -1,4 +1,8 @@
-"""``@verify_webhook``: verify the requests of one view (sync or async); also CSRF-exempt."""
+"""``@verify_webhook``: verify the requests of one view (sync or async); also CSRF-exempt.
+
+With a replay guard (``replay_guard=``, or ``REPLAY_GUARD`` in the settings), a delivery the
+view fails (it raises or answers 5xx) is released, so the provider's retry is accepted.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,27 @@ from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest
 from django.views.decorators.csrf import csrf_exempt
 
-from ..._adapter import DEFAULT_MAX_BODY_SIZE, build_verifier, check_limit
+from ..._adapter import (
+    DEFAULT_MAX_BODY_SIZE,
+    acall_settling,
+    build_verifier,
+    call_settling,
+    check_limit,
+    claim,
+)
 from ...errors import ConfigurationError, VerificationError
+from ...replay import ReplayGuard
 from ...schemes import Scheme
 from ...verifier import Verifier
 from . import conf
-from .request import REQUEST_ATTRIBUTE, averify_request, problem_response, verify_request
+from .request import (
+    REQUEST_ATTRIBUTE,
+    averify_request,
+    problem_response,
+    status_of,
+    status_of_error,
+    verify_request,
+)
 
 __all__ = ["verify_webhook"]
 
@@ -33,6 +52,7 @@ def verify_webhook(
     scheme: Scheme | str | None = None,
     verifier: Verifier | None = None,
     tolerance: float | None = None,
+    replay_guard: ReplayGuard | None = None,
     max_body_size: int | None = None,
 ) -> Callable[[View], View]: ...
 
@@ -45,6 +65,7 @@ def verify_webhook(
     scheme: Scheme | str | None = None,
     verifier: Verifier | None = None,
     tolerance: float | None = None,
+    replay_guard: ReplayGuard | None = None,
     max_body_size: int | None = None,
 ) -> Any:
     """Decorate a view so it only runs for a verified request; result on ``request.hookseal``.
@@ -54,9 +75,13 @@ def verify_webhook(
     """
     own = None
     if secrets is not None or verifier is not None:
-        own = build_verifier(secrets, verifier, scheme=scheme, tolerance=tolerance)
-    elif tolerance is not None:
-        raise ConfigurationError("tolerance= on a view needs that view's secrets= (or verifier=)")
+        own = build_verifier(
+            secrets, verifier, scheme=scheme, tolerance=tolerance, replay_guard=replay_guard
+        )
+    elif tolerance is not None or replay_guard is not None:
+        raise ConfigurationError(
+            "tolerance= and replay_guard= on a view need that view's secrets= (or verifier=)"
+        )
     limit = None if max_body_size is None else check_limit(max_body_size)
     source = _Source(own, scheme, limit)
 
@@ -65,25 +90,37 @@ def verify_webhook(
 
             @functools.wraps(view)
             async def async_verified(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                if not source.already_verified(request):
-                    chosen, size = source.get()
-                    try:
-                        await averify_request(chosen, request, size)
-                    except VerificationError as error:
-                        return problem_response(error)
-                return await view(request, *args, **kwargs)
+                if source.already_verified(request):  # the middleware settles its claim
+                    return await view(request, *args, **kwargs)
+                chosen, size = source.get()
+                try:
+                    verified = await averify_request(chosen, request, size)
+                except VerificationError as error:
+                    return problem_response(error)
+                return await acall_settling(
+                    claim(chosen, verified),
+                    lambda: view(request, *args, **kwargs),
+                    status_of,
+                    status_of_error,
+                )
 
             return csrf_exempt(async_verified)  # type: ignore[no-any-return]
 
         @functools.wraps(view)
         def verified(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            if not source.already_verified(request):
-                chosen, size = source.get()
-                try:
-                    verify_request(chosen, request, size)
-                except VerificationError as error:
-                    return problem_response(error)
-            return view(request, *args, **kwargs)
+            if source.already_verified(request):  # the middleware settles its claim
+                return view(request, *args, **kwargs)
+            chosen, size = source.get()
+            try:
+                result = verify_request(chosen, request, size)
+            except VerificationError as error:
+                return problem_response(error)
+            return call_settling(
+                claim(chosen, result),
+                lambda: view(request, *args, **kwargs),
+                status_of,
+                status_of_error,
+            )
 
         return csrf_exempt(verified)  # type: ignore[no-any-return]
 

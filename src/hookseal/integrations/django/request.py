@@ -10,15 +10,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, JsonResponse, UnreadablePostError
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
+from django.http import Http404, HttpRequest, JsonResponse, UnreadablePostError
 
 from ...errors import IncompleteBody, PayloadTooLarge, VerificationError
 from ...problem import PROBLEM_CONTENT_TYPE, problem_document
 from ...verifier import PendingVerification, Verified, Verifier
 from ...wsgi import declared_length
 
-__all__ = ["REQUEST_ATTRIBUTE", "averify_request", "problem_response", "verify_request"]
+__all__ = [
+    "REQUEST_ATTRIBUTE",
+    "averify_request",
+    "problem_response",
+    "status_of",
+    "status_of_error",
+    "verify_request",
+]
 
 REQUEST_ATTRIBUTE = "hookseal"
 
@@ -48,6 +60,24 @@ def problem_response(error: VerificationError) -> JsonResponse:
         content_type=PROBLEM_CONTENT_TYPE,
         headers=headers,
     )
+
+
+def status_of(response: object) -> int | None:
+    """The status a view or the rest of the chain answered (None: not a response at all)."""
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def status_of_error(error: BaseException) -> int | None:
+    """What Django answers for an exception a view raises: its 4xx for the ones it maps
+    (Http404, PermissionDenied, BadRequest, SuspiciousOperation), None (a 500) otherwise."""
+    if isinstance(error, Http404):
+        return 404
+    if isinstance(error, PermissionDenied):
+        return 403
+    if isinstance(error, (BadRequest, SuspiciousOperation)):
+        return 400
+    return None
 
 
 def _framing(request: HttpRequest, limit: int) -> int | None:
