@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import httpx
+import httpx2  # what Starlette's TestClient returns
 import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
@@ -52,7 +53,9 @@ def client() -> TestClient:
     return TestClient(make_app(VerifiedWebhook(SECRET)))
 
 
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+def assert_problem(
+    response: httpx.Response | httpx2.Response, status: int, code: str
+) -> dict[str, Any]:
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
     document: dict[str, Any] = response.json()

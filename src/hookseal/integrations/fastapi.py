@@ -10,22 +10,36 @@ it, and returns the :class:`~hookseal.Verified` result (also on ``request.state.
 A refused request raises :class:`WebhookRejected`, answered with the same RFC 9457
 ``application/problem+json`` document as the middleware: the handler is registered on first
 use, or up front with :func:`install`.
+
+FastAPI reads and parses a route's body parameters (JSON, forms) *before* it runs any
+dependency, so an unsigned request with a broken body would get FastAPI's 422 instead of 401.
+Routes with body parameters go on ``verified.router()``: its routes verify first, then parse.
+
+    hooks = verified.router(prefix="/hooks")
+
+    @hooks.post("/stripe")
+    async def stripe_hook(event: Event) -> dict: ...      # unsigned: 401, never 422
+
+    app.include_router(hooks)
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 try:
-    from fastapi import FastAPI, Header, Request
+    from fastapi import APIRouter, Depends, FastAPI, Header, Request
     from fastapi.responses import Response
+    from fastapi.routing import APIRoute
     from starlette.exceptions import HTTPException
     from starlette.requests import ClientDisconnect
 except ImportError as exc:  # pragma: no cover - exercised by a test that hides fastapi
-    raise ImportError(
-        "hookseal.integrations.fastapi needs FastAPI: pip install hookseal[fastapi]"
-    ) from exc
+    from .._extras import missing_extra
+
+    raise missing_extra("hookseal.integrations.fastapi", "fastapi", "fastapi") from exc
 
 from .._adapter import DEFAULT_MAX_BODY_SIZE, build_verifier, check_limit, content_length
 from .._time import Clock
@@ -39,6 +53,8 @@ from ..verifier import Verified, Verifier
 __all__ = ["VerifiedWebhook", "WebhookRejected", "install", "problem_response"]
 
 _HANDLERS_KEY = "starlette.exception_handlers"
+_VERIFIED_KEY = "hookseal.verified"  # in the scope: {VerifiedWebhook: Verified} of this request
+logger = logging.getLogger("hookseal")
 
 
 class WebhookRejected(HTTPException):
@@ -118,19 +134,56 @@ class VerifiedWebhook:
         )
         self.max_body_size = check_limit(max_body_size)
         self.__signature__ = _dependency_signature(self.verifier.scheme, document_headers)
+        self.route_class: type[APIRoute] = _verifying_route_class(self)
+        """An ``APIRoute`` class whose routes verify with this dependency before FastAPI reads
+        the body; :meth:`router` uses it."""
+        self._late_routes: set[str] = set()
 
     def __repr__(self) -> str:
         return f"VerifiedWebhook(verifier={self.verifier!r}, max_body_size={self.max_body_size})"
 
+    def router(self, **options: Any) -> APIRouter:
+        """An ``APIRouter`` (same options) whose every route is verified by this dependency
+        *before* FastAPI parses its body, so unsigned requests get 401, never a 422 that echoes
+        their content. ``Depends(self)`` in a route returns the result without verifying twice.
+        """
+        dependencies = [Depends(self), *(options.pop("dependencies", None) or ())]
+        return APIRouter(route_class=self.route_class, dependencies=dependencies, **options)
+
     async def __call__(self, request: Request, **headers: str | None) -> Verified:
         """Verify ``request``; the header values FastAPI passes in are only for the docs."""
+        done: dict[VerifiedWebhook, Verified] | None = request.scope.get(_VERIFIED_KEY)
+        if done is not None and self in done:
+            return done[self]  # verified by this router's route class before the body was read
+        if hasattr(request, "_body"):
+            self._warn_late(request)
+        return await self.verify_request(request)
+
+    async def verify_request(self, request: Request) -> Verified:
+        """Verify ``request`` now and remember the result for this request; raise
+        :class:`WebhookRejected` if it is refused."""
         try:
             verified = await self._verify(request)
         except VerificationError as error:
             _register_handler(request)
             raise WebhookRejected(error) from None
         request.state.hookseal = verified
+        request.scope.setdefault(_VERIFIED_KEY, {})[self] = verified
         return verified
+
+    def _warn_late(self, request: Request) -> None:
+        """FastAPI parsed this route's body before the dependency ran: say so once per route."""
+        route = request.scope.get("route")
+        path = str(getattr(route, "path", request.url.path))
+        if path in self._late_routes or len(self._late_routes) >= 1000:
+            return
+        self._late_routes.add(path)
+        logger.warning(
+            "route %s parses its body before VerifiedWebhook runs, so an unsigned request with "
+            "an invalid body gets FastAPI's 422 instead of 401: declare the route on "
+            "verified.router() to verify first",
+            path,
+        )
 
     async def _verify(self, request: Request) -> Verified:
         limit = self.max_body_size
@@ -143,9 +196,9 @@ class VerifiedWebhook:
             # FastAPI parsed Form() parameters before running dependencies: the bytes are gone.
             raise ConfigurationError(
                 "the request body was consumed before VerifiedWebhook ran (FastAPI parses Form() "
-                "parameters first), so it cannot be verified: guard this path with "
-                "hookseal.asgi.WebhookVerificationMiddleware, or read the form from the Request "
-                "after verification"
+                "parameters first), so it cannot be verified: declare the route on "
+                "verified.router(), which verifies before FastAPI reads the body, or guard this "
+                "path with hookseal.asgi.WebhookVerificationMiddleware"
             )
         size = 0
         try:
@@ -162,6 +215,26 @@ class VerifiedWebhook:
         # What Request.body() itself caches, so the endpoint (and FastAPI) read it again.
         request._body = b"".join(pending.chunks)
         return await pending.afinish()
+
+
+def _verifying_route_class(webhook: VerifiedWebhook) -> type[APIRoute]:
+    """An ``APIRoute`` subclass that runs ``webhook`` before FastAPI's own request handling
+    (body reading and parsing, then dependencies). A test's ``dependency_overrides`` entry for
+    ``webhook`` turns the early check off, as it turns off the dependency itself."""
+
+    class VerifyingRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def verify_first(request: Request) -> Response:
+                overrides = getattr(request.scope.get("app"), "dependency_overrides", None)
+                if not overrides or webhook not in overrides:
+                    await webhook.verify_request(request)
+                return await handler(request)
+
+            return verify_first
+
+    return VerifyingRoute
 
 
 def _dependency_signature(scheme: Scheme, document_headers: bool) -> inspect.Signature:
