@@ -55,8 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    invoked = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else ""
     parser = argparse.ArgumentParser(
-        prog="python -m hookseal", description="Sign and verify webhooks; explain failures."
+        prog="hookseal" if invoked == "hookseal" else "python -m hookseal",
+        description="Sign and verify webhooks; explain failures.",
     )
     parser.add_argument("--version", action="version", version=f"hookseal {__version__}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")

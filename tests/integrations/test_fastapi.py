@@ -234,7 +234,8 @@ def test_without_fastapi_the_import_error_names_the_extra() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
-    assert "pip install hookseal[fastapi]" in out.stdout
+    assert "'fastapi' extra" in out.stdout
+    assert 'pip install -e ".[fastapi]"' in out.stdout
 
 
 def test_import_hookseal_does_not_import_fastapi() -> None:
