@@ -35,6 +35,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".hookseal-installed"
+SOURCE_PTH = "hookseal-source.pth"  # puts src/ on the path of a demo-only .venv
 # Each extra with the extras it includes (pyproject.toml), so a bigger install satisfies a smaller.
 INCLUDES = {
     "demo": {"demo"},
@@ -87,10 +88,51 @@ def ensure_venv(kind: str) -> None:
         # pip into a new venv costs several seconds of CPU that the demo does not need.
         venv.EnvBuilder(with_pip=host_pip() is None, clear=False).create(VENV)
     say(f"installing hookseal[{EXTRAS[kind]}] into {VENV.name}: {WHAT[kind]}")
-    pip_install("-e", f".[{EXTRAS[kind]}]")
+    requirements = dependencies(EXTRAS[kind]) if kind == "demo" else None
+    if requirements is not None:
+        # The demo needs hookseal importable and its dependencies, not an installed
+        # distribution: a .pth file saves building an editable wheel in an isolated build
+        # environment (hatchling and its dependencies), about a third of the demo's set-up.
+        pip_install(*requirements)
+        site_packages(PYTHON).joinpath(SOURCE_PTH).write_text(str(ROOT / "src") + "\n")
+    else:
+        pip_install("-e", f".[{EXTRAS[kind]}]")
+        for found in VENV.glob(f"lib*/*/site-packages/{SOURCE_PTH}"):
+            found.unlink()  # the editable install puts src on the path itself
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     STAMP.write_text(json.dumps({"pyproject": wanted, "sets": sorted(have | {kind})}))
     print(f"    ready in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def dependencies(extras: str) -> list[str] | None:
+    """hookseal's own requirements plus those of ``extras`` (comma separated), read from
+    pyproject.toml, with ``hookseal[...]`` self-references expanded; None before Python 3.11,
+    which has no TOML parser in its standard library."""
+    try:
+        import tomllib
+    except ImportError:
+        return None
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    optional: dict[str, list[str]] = project["optional-dependencies"]
+    found: list[str] = list(project["dependencies"])
+    pending, seen = extras.split(","), set()
+    while pending:
+        extra = pending.pop()
+        if extra in seen:
+            continue
+        seen.add(extra)
+        for requirement in optional[extra]:
+            if requirement.startswith("hookseal["):
+                pending += requirement[len("hookseal[") : requirement.index("]")].split(",")
+            else:
+                found.append(requirement)
+    return sorted(set(found))
+
+
+def site_packages(python: Path) -> Path:
+    """The site-packages directory of the environment of ``python``."""
+    code = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    return Path(subprocess.check_output([python, "-c", code], text=True).strip())  # noqa: S603
 
 
 def host_pip() -> list[str] | None:
