@@ -24,6 +24,7 @@ before a fence, invisible on GitHub and on the site):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -121,18 +122,27 @@ def _runner(chosen: list[Block], codes: list[str]) -> str:
 
 
 def _managed_venv() -> bool:
-    """Whether this suite runs from the .venv that dev.py set up with the dev extra."""
+    """Whether this suite runs from the .venv that dev.py set up with the dev extra, for the
+    current pyproject.toml (so the README's dev.py commands have nothing to install)."""
     try:
         stamp = json.loads((VENV / ".hookseal-installed").read_text())
     except (OSError, ValueError):
         return False
-    return Path(sys.prefix).resolve() == VENV.resolve() and "dev" in stamp.get("sets", ())
+    current = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    return (
+        Path(sys.prefix).resolve() == VENV.resolve()
+        and "dev" in stamp.get("sets", ())
+        and stamp.get("pyproject") == current
+    )
 
 
 SHELL_PAGES = [p for p in (README, *PAGES) if shell_blocks(p)]
 
 
-@pytest.mark.skipif(not _managed_venv(), reason="needs the .venv that `python3 dev.py` manages")
+@pytest.mark.skipif(
+    not _managed_venv(),
+    reason="needs the .venv that `python3 dev.py test` set up for this pyproject.toml",
+)
 @pytest.mark.parametrize("page", SHELL_PAGES, ids=[str(p.relative_to(ROOT)) for p in SHELL_PAGES])
 def test_shell_blocks_run_in_a_fresh_shell(page: Path, tmp_path: Path) -> None:
     clone = tmp_path / "clone"
