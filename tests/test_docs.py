@@ -72,6 +72,13 @@ def expected_output(page: Path, block: Block) -> list[str]:
 PYTHON_PAGES = [p for p in (README, *PAGES) if python_blocks(p)]
 
 
+def test_a_block_that_is_not_run_says_why() -> None:
+    for page in (README, *PAGES):
+        for block in blocks(page):
+            if block.marker == "not-run":
+                assert block.reason, f"{block.where}: say why the block is not run"
+
+
 def test_the_readme_and_the_docs_have_blocks_to_run() -> None:
     assert len(python_blocks(README)) >= 4
     assert len(shell_blocks(README)) >= 3
