@@ -1,23 +1,31 @@
 #!/usr/bin/env python3
-"""Set up a fresh clone and run the demo or the whole test suite, with nothing but Python 3.10+.
+"""Set up a fresh clone and run the demo, the examples or the whole test suite, with nothing but
+Python 3.10+.
 
-    python3 dev.py demo     # an example app receiving signed, forged and rotated webhooks
-    python3 dev.py test     # lint, types, every test, then the quick benchmark check
+    python3 dev.py demo       # installs what the demo uses, then: signed, forged, rotated webhooks
+    python3 dev.py setup      # hookseal with every extra, for the examples and the docs' snippets
+    python3 dev.py test       # lint, types, tests, docs, packaging, then the quick benchmarks
+    python3 dev.py test-fast  # the same without the packaging checks and the benchmarks
+    python3 dev.py package    # build, twine check, install the wheel into an empty venv and use it
+    python3 dev.py docs       # build the documentation site into site/ (mkdocs, strict)
 
-It creates ``.venv`` beside this file, installs the project with its ``dev`` extra (again only
-when pyproject.toml changed), installs Debian's ``redis-server`` when the tests need it and it
-is missing, and runs everything from that environment. Standard library only: this file runs
-before anything is installed.
+Everything goes into ``.venv`` beside this file: ``demo`` installs hookseal with its ``demo``
+extra only (FastAPI, uvicorn, httpx), ``setup`` adds every extra, ``test`` the ``dev`` extra
+(the whole toolchain). Each is installed again only when pyproject.toml changed. ``test``
+installs Debian's ``redis-server`` when it is missing (the Redis tests start a real one).
+Standard library only: this file runs before anything is installed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import venv
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -27,6 +35,19 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".hookseal-installed"
+SOURCE_PTH = "hookseal-source.pth"  # puts src/ on the path of a demo-only .venv
+# Each extra with the extras it includes (pyproject.toml), so a bigger install satisfies a smaller.
+INCLUDES = {
+    "demo": {"demo"},
+    "examples": {"demo", "all", "testing", "examples"},
+    "dev": {"demo", "all", "testing", "examples", "dev"},
+}
+EXTRAS = {"demo": "demo", "examples": "all,demo,testing", "dev": "dev"}
+WHAT = {
+    "demo": "FastAPI, uvicorn and httpx: what the demo uses",
+    "examples": "every framework and source extra, and what the examples use",
+    "dev": "the whole development toolchain",
+}
 
 
 def say(message: str) -> None:
@@ -43,18 +64,121 @@ def run(*command: str | Path, check: bool = True, env: dict[str, str] | None = N
     return code
 
 
-def ensure_venv() -> None:
-    """Create .venv and install the project with the dev extra, unless already up to date."""
+def installed() -> set[str]:
+    """The install sets recorded in .venv for the current pyproject.toml."""
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == wanted:
+    try:
+        stamp = json.loads(STAMP.read_text())
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(stamp, dict) or stamp.get("pyproject") != wanted:
+        return set()
+    return set(stamp.get("sets", ()))
+
+
+def ensure_venv(kind: str) -> None:
+    """Create .venv and install hookseal with the extras of ``kind``, unless already there."""
+    have = installed()
+    if any(kind in INCLUDES[h] for h in have if h in INCLUDES):
         return
+    started = time.monotonic()
     if not PYTHON.exists():
-        say(f"creating {VENV.name}")
-        venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
-    say("installing hookseal and its development dependencies")
-    run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev]")
-    STAMP.write_text(wanted)
+        say(f"creating {VENV.name} (a virtual environment beside dev.py)")
+        # Without pip of its own when this interpreter's pip can install into it: installing
+        # pip into a new venv costs several seconds of CPU that the demo does not need.
+        venv.EnvBuilder(with_pip=host_pip() is None, clear=False).create(VENV)
+    say(f"installing hookseal[{EXTRAS[kind]}] into {VENV.name}: {WHAT[kind]}")
+    requirements = dependencies(EXTRAS[kind]) if kind == "demo" else None
+    if requirements is not None:
+        # The demo needs hookseal importable and its dependencies, not an installed
+        # distribution: a .pth file saves building an editable wheel in an isolated build
+        # environment (hatchling and its dependencies), about a third of the demo's set-up.
+        pip_install(*requirements)
+        site_packages(PYTHON).joinpath(SOURCE_PTH).write_text(str(ROOT / "src") + "\n")
+    else:
+        pip_install("-e", f".[{EXTRAS[kind]}]")
+        for found in VENV.glob(f"lib*/*/site-packages/{SOURCE_PTH}"):
+            found.unlink()  # the editable install puts src on the path itself
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    STAMP.write_text(json.dumps({"pyproject": wanted, "sets": sorted(have | {kind})}))
+    print(f"    ready in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def dependencies(extras: str) -> list[str] | None:
+    """hookseal's own requirements plus those of ``extras`` (comma separated), read from
+    pyproject.toml, with ``hookseal[...]`` self-references expanded; None before Python 3.11,
+    which has no TOML parser in its standard library."""
+    try:
+        import tomllib
+    except ImportError:
+        return None
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    optional: dict[str, list[str]] = project["optional-dependencies"]
+    found: list[str] = list(project["dependencies"])
+    pending, seen = extras.split(","), set()
+    while pending:
+        extra = pending.pop()
+        if extra in seen:
+            continue
+        seen.add(extra)
+        for requirement in optional[extra]:
+            if requirement.startswith("hookseal["):
+                pending += requirement[len("hookseal[") : requirement.index("]")].split(",")
+            else:
+                found.append(requirement)
+    return sorted(set(found))
+
+
+def site_packages(python: Path) -> Path:
+    """The site-packages directory of the environment of ``python``."""
+    code = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    return Path(subprocess.check_output([python, "-c", code], text=True).strip())  # noqa: S603
+
+
+def host_pip() -> list[str] | None:
+    """This interpreter's pip, when it can install into another environment (``--python``,
+    pip 22.3 and later); None otherwise."""
+    try:
+        import pip
+    except ImportError:
+        return None
+    version = tuple(int(part) for part in pip.__version__.split(".")[:2] if part.isdigit())
+    return [sys.executable, "-m", "pip"] if version >= (22, 3) else None
+
+
+def pip_for(python: Path) -> list[str]:
+    """The pip command that installs into the environment of ``python``."""
+    host = host_pip()
+    if host is not None:
+        return [*host, "--python", str(python)]
+    if subprocess.call([python, "-m", "pip", "--version"], stdout=subprocess.DEVNULL) != 0:  # noqa: S603
+        run(python, "-m", "ensurepip", "--default-pip")
+    return [str(python), "-m", "pip"]
+
+
+def pip_install(*args: str) -> None:
+    """pip install, showing one line per package as pip collects it (progress, not noise).
+
+    ``--no-compile``: bytecode is written on first import instead, only for what is imported.
+    """
+    command = [*pip_for(PYTHON), "install", "--progress-bar", "off", "--no-compile", *args]
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    process = subprocess.Popen(  # noqa: S603
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert process.stdout is not None
+    log: list[str] = []
+    collected = 0
+    for line in process.stdout:
+        log.append(line)
+        if line.startswith("Collecting "):
+            collected += 1
+            print(f"    [{collected:>3}] {line.split()[1]}", flush=True)
+        elif line.startswith("Installing collected packages"):
+            print("    installing...", flush=True)
+    if process.wait() != 0:
+        print("".join(log[-60:]))
+        sys.exit(f"pip install failed: {' '.join(command)}")
 
 
 def ensure_redis_server() -> None:
@@ -77,13 +201,99 @@ def ensure_redis_server() -> None:
 
 
 def demo() -> None:
-    ensure_venv()
+    ensure_venv("demo")
     say("running the demo: a sender posts signed, forged and rotated webhooks to an example app")
     run(PYTHON, "examples/demo.py")
 
 
-def run_tests(bench: bool = True) -> None:
-    ensure_venv()
+def setup() -> None:
+    ensure_venv("examples")
+    print(f"\n{VENV.name} is ready: run the examples and the CLI with {BIN.relative_to(ROOT)}/...")
+
+
+def docs(site: Path | None = None) -> None:
+    ensure_venv("dev")
+    say("documentation (mkdocs build --strict)")
+    target = site or ROOT / "site"
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")  # mkdocs-material's note about its future
+    run(BIN / "mkdocs", "build", "--strict", "--quiet", "--site-dir", target, env=env)
+
+
+def package() -> None:
+    """Build the sdist and wheel, check them, and use the wheel in an empty environment."""
+    ensure_venv("dev")
+    work = Path(tempfile.mkdtemp(prefix="hookseal-package-"))
+    say("package: build the sdist and the wheel, then twine check")
+    run(PYTHON, "-m", "build", "--no-isolation", "--outdir", work / "dist", ".")
+    dists = sorted((work / "dist").iterdir())
+    run(BIN / "twine", "check", "--strict", *dists)
+    wheel = next(d for d in dists if d.suffix == ".whl")
+    say(f"package: install {wheel.name} into an empty venv (no extras) and use it")
+    smoke = work / "venv"
+    venv.EnvBuilder(with_pip=False).create(smoke)
+    smoke_bin = smoke / BIN.relative_to(VENV)
+    smoke_python = smoke_bin / PYTHON.name
+    run(*pip_for(smoke_python), "install", "--quiet", wheel)
+    script = work / "smoke.py"
+    script.write_text(SMOKE)
+    run(smoke_python, script, env=dict(os.environ, PYTHONPATH=""))
+    body = work / "body.json"
+    body.write_bytes(b'{"id":"evt_1"}')
+    env = dict(os.environ, WEBHOOK_SECRET="wheel-smoke-secret")  # noqa: S106 - a test value
+    hookseal = smoke_bin / ("hookseal.exe" if os.name == "nt" else "hookseal")
+    run(hookseal, "--version")
+    signed = subprocess.run(  # noqa: S603
+        [hookseal, "sign", "--secret-env", "WEBHOOK_SECRET", "--body-file", body],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    print(f"$ {hookseal.name} sign ... | {hookseal.name} verify ...", flush=True)
+    headers = work / "headers.txt"
+    headers.write_text(signed)
+    run(
+        hookseal,
+        "verify",
+        "--secret-env",
+        "WEBHOOK_SECRET",
+        "--body-file",
+        body,
+        "--headers-file",
+        headers,
+        env=env,
+    )
+    shutil.rmtree(work)
+
+
+SMOKE = """
+import importlib.util, sys
+import hookseal
+from hookseal import ConfigurationError, sign, verify
+body = b'{"id": "evt_1"}'
+result = verify(body, sign(body, "smoke-secret", scheme="stripe"), "smoke-secret", scheme="stripe")
+assert result.scheme == "stripe", result
+assert hookseal.__file__.startswith(sys.prefix), hookseal.__file__  # the wheel, not the clone
+optional = ("fastapi", "flask", "django", "redis", "boto3", "httpx")
+missing = [m for m in optional if importlib.util.find_spec(m) is not None]
+assert not missing, f"an empty venv has {missing}"
+try:
+    from hookseal.sources import RedisSource
+    RedisSource("redis://127.0.0.1:6379/0")
+except ConfigurationError as exc:
+    refusal = str(exc)
+    assert "'redis' extra" in refusal, refusal
+else:
+    raise AssertionError("RedisSource was built without redis-py")
+print(f"import hookseal {hookseal.__version__} from {hookseal.__file__}")
+print(f"verify(): {result.scheme} delivery verified with secret {result.secret_id}")
+print(f"no extra installed: {', '.join(optional)} cannot be imported")
+print("without its extra, RedisSource says: " + refusal)
+"""
+
+
+def run_tests(full: bool = True) -> None:
+    ensure_venv("dev")
     ensure_redis_server()
     say("lint and format (ruff)")
     run(BIN / "ruff", "check", "src", "tests", "benchmarks", "examples", "dev.py")
@@ -100,7 +310,9 @@ def run_tests(bench: bool = True) -> None:
     if code != 0:
         sys.exit(code)
     summary = test_summary(report)
-    if bench:
+    docs(report.parent / "site")
+    if full:
+        package()
         say("quick benchmarks (fails only on a gross regression)")
         run(PYTHON, "-m", "benchmarks", "--quick", "--check")
     print(f"\n{summary}")  # the suite's result, last, so it is what a reader of the log sees
@@ -121,9 +333,16 @@ def test_summary(report: Path) -> str:
 def main(argv: list[str]) -> None:
     if sys.version_info < (3, 10):  # noqa: UP036 - this file runs before any check of ours
         sys.exit("hookseal needs Python 3.10 or newer")
-    commands = {"demo": demo, "test": run_tests, "test-fast": lambda: run_tests(bench=False)}
+    commands = {
+        "demo": demo,
+        "setup": setup,
+        "test": run_tests,
+        "test-fast": lambda: run_tests(full=False),
+        "package": package,
+        "docs": docs,
+    }
     if len(argv) != 1 or argv[0] not in commands:
-        sys.exit("usage: python3 dev.py demo | test | test-fast")
+        sys.exit("usage: python3 dev.py " + " | ".join(commands))
     commands[argv[0]]()
 
 

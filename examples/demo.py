@@ -1,7 +1,8 @@
 """The hookseal demo: a real app on 127.0.0.1 receives signed, unsigned, forged, stale and rotated
 webhooks, and hookseal accepts or refuses each one before the app sees it.
 
-    python3 dev.py demo        # sets up .venv first; or, inside it: python examples/demo.py
+    python3 dev.py demo                 # sets up .venv first, then runs this
+    .venv/bin/python examples/demo.py   # once .venv exists
 
 The app is the FastAPI example (examples/fastapi_app.py) served by uvicorn on a free port. Its
 secrets come from a JSON file through a refreshing Keyring, so the rotation in step 2 happens

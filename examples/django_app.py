@@ -2,10 +2,10 @@
 
 Run it (from the repository root):
 
-    HOOKSEAL_SECRETS=s3cr3t python examples/django_app.py runserver 127.0.0.1:8000
+    HOOKSEAL_SECRETS=s3cr3t .venv/bin/python examples/django_app.py runserver 127.0.0.1:8000
 
 Without HOOKSEAL_SECRETS it uses the development secret below (never use it in production);
-several secrets, comma separated, are all accepted, as during a rotation. ``python
+several secrets, comma separated, are all accepted, as during a rotation. ``.venv/bin/python
 examples/django_app.py check`` runs hookseal's system checks. The module also serves as a
 WSGI (``application``) or ASGI (``asgi_application``) app for a production server, e.g.
 ``uvicorn --app-dir examples django_app:asgi_application``.
@@ -27,7 +27,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
-DEV_SECRET = "hookseal-dev-secret-change-me"
+DEV_SECRET = "dev-secret-change-me"
 """Used only when HOOKSEAL_SECRETS is not set, so the example runs with no set-up."""
 
 DEV_VIEW_SECRET = os.environ.get("HOOKSEAL_VIEW_SECRET", "hookseal-dev-view-secret")

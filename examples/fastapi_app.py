@@ -1,6 +1,6 @@
 """FastAPI receiving signed webhooks, verified by hookseal before any route runs.
 
-    python examples/fastapi_app.py          # uvicorn on http://127.0.0.1:8000 (PORT to change)
+    .venv/bin/python examples/fastapi_app.py   # uvicorn on http://127.0.0.1:8000 (PORT to change)
 
 Secrets come from HOOKSEAL_SECRETS (comma separated, several while rotating); without it the
 example uses the development secret ``dev-secret-change-me``. Routes:
@@ -11,7 +11,7 @@ example uses the development secret ``dev-secret-change-me``. Routes:
 - ``POST /webhooks/stripe``: guarded by the ``VerifiedWebhook`` dependency (Stripe format).
 - ``GET /healthz``: unguarded; how many deliveries reached the routes.
 
-Sign a delivery with ``python -m hookseal sign`` or ``hookseal.testing.signed_request``.
+Sign a delivery with ``.venv/bin/hookseal sign`` or ``hookseal.testing.signed_request``.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI must resolve the Annotated

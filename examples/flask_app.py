@@ -2,7 +2,7 @@
 
 Run it (from the repository root):
 
-    HOOKSEAL_SECRETS=s3cr3t python examples/flask_app.py          # http://127.0.0.1:8000
+    HOOKSEAL_SECRETS=s3cr3t .venv/bin/python examples/flask_app.py   # http://127.0.0.1:8000
 
 Without HOOKSEAL_SECRETS it uses the development secret below (never use it in production).
 Several secrets, comma separated, are all accepted, as during a rotation:
@@ -27,7 +27,7 @@ from flask import Flask, g, request
 
 from hookseal.integrations.flask import HookSeal
 
-DEV_SECRET = "hookseal-dev-secret-change-me"
+DEV_SECRET = "dev-secret-change-me"
 """Used only when HOOKSEAL_SECRETS is not set, so the example runs with no set-up."""
 
 

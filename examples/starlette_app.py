@@ -1,6 +1,6 @@
 """Starlette receiving signed webhooks, verified by hookseal's pure ASGI middleware.
 
-    python examples/starlette_app.py        # uvicorn on http://127.0.0.1:8000 (PORT to change)
+    .venv/bin/python examples/starlette_app.py   # uvicorn on http://127.0.0.1:8000 (PORT to change)
 
 Secrets come from HOOKSEAL_SECRETS (comma separated, several while rotating); without it the
 example uses the development secret ``dev-secret-change-me``. ``POST /webhooks/{topic}`` is

@@ -10,6 +10,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
+import httpx2  # what Starlette's TestClient returns
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -63,7 +64,7 @@ def client() -> TestClient:
     return TestClient(starlette_app())
 
 
-def problem(response: httpx.Response) -> dict[str, Any]:
+def problem(response: httpx.Response | httpx2.Response) -> dict[str, Any]:
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["cache-control"] == "no-store"
     document: dict[str, Any] = response.json()

@@ -312,3 +312,154 @@ def test_runs_as_a_module_in_a_real_process(body_file: Path) -> None:
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert b"VERIFIED" in checked.stdout
+
+
+# -- pasted input (issue 10, item 8) and one whitespace rule (item 7) ------------------------------
+
+
+def stripe_headers(capsys: pytest.CaptureFixture[str], body_file: Path) -> str:
+    assert (
+        main(
+            [
+                "sign",
+                "--scheme",
+                "stripe",
+                "--secret-env",
+                "WEBHOOK_SECRET",
+                "--timestamp",
+                "1700000000",
+                "--body-file",
+                str(body_file),
+            ]
+        )
+        == 0
+    )
+    return capsys.readouterr().out
+
+
+def verify_stripe(body_file: Path, headers_file: Path, *extra: str) -> int:
+    return main(
+        [
+            "verify",
+            "--scheme",
+            "stripe",
+            "--secret-env",
+            "WEBHOOK_SECRET",
+            "--body-file",
+            str(body_file),
+            "--headers-file",
+            str(headers_file),
+            *extra,
+        ]
+    )
+
+
+def test_curl_verbose_headers_are_read_and_its_other_lines_reported(
+    capsys: pytest.CaptureFixture[str], body_file: Path, tmp_path: Path
+) -> None:
+    """Before: '> Name: value' lines were ignored and the header reported missing."""
+    header = stripe_headers(capsys, body_file).strip()
+    pasted = tmp_path / "curl.txt"
+    pasted.write_text(
+        "*   Trying 127.0.0.1:8000...\n"
+        "* Connected to 127.0.0.1 (127.0.0.1) port 8000\n"
+        "> POST /webhooks/stripe HTTP/1.1\n"
+        "> Host: 127.0.0.1:8000\n"
+        f"> {header}\n"
+        ">\n"
+        "< HTTP/1.1 401 Unauthorized\n"
+        "< content-type: application/problem+json\n"
+    )
+    code = verify_stripe(body_file, pasted, "--now", "1700000010")
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "header Stripe-Signature: present" in out
+    assert "skipped 4 line(s) of curl -v output" in out
+
+
+def test_a_line_that_is_not_a_header_is_reported_not_dropped(
+    capsys: pytest.CaptureFixture[str], body_file: Path, tmp_path: Path
+) -> None:
+    header = stripe_headers(capsys, body_file).strip()
+    pasted = tmp_path / "headers.txt"
+    pasted.write_text(f"{header}\nStripe Signature t=1\n")
+    assert verify_stripe(body_file, pasted, "--now", "1700000010") == 0
+    assert "skipped (not a 'Name: value' request header): Stripe Signature t=1" in (
+        capsys.readouterr().out
+    )
+
+
+@pytest.mark.parametrize(
+    ("now", "age"),
+    [
+        ("2023-11-14T22:14:00Z", "40 s old"),
+        ("2023-11-14T23:14:00+01:00", "40 s old"),
+        ("1700000040", "40 s old"),
+        ("1700000040.5", "40 s old"),
+    ],
+)
+def test_now_takes_iso_8601_or_epoch_seconds(
+    capsys: pytest.CaptureFixture[str], body_file: Path, tmp_path: Path, now: str, age: str
+) -> None:
+    headers = tmp_path / "headers.txt"
+    headers.write_text(stripe_headers(capsys, body_file))
+    assert verify_stripe(body_file, headers, "--now", now) == 0
+    assert age in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("now", "message"),
+    [
+        ("1700000040000", "looks like milliseconds"),
+        ("2023-11-14T22:14:00", "needs a timezone"),
+        ("yesterday", "not an ISO-8601 time or epoch seconds"),
+    ],
+)
+def test_a_bad_now_is_a_usage_error_that_says_why(
+    capsys: pytest.CaptureFixture[str], body_file: Path, tmp_path: Path, now: str, message: str
+) -> None:
+    headers = tmp_path / "headers.txt"
+    headers.write_text(stripe_headers(capsys, body_file))
+    assert verify_stripe(body_file, headers, "--now", now) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_millisecond_timestamp_is_named_as_such(
+    capsys: pytest.CaptureFixture[str], body_file: Path, tmp_path: Path
+) -> None:
+    headers = tmp_path / "headers.txt"
+    headers.write_text(stripe_headers(capsys, body_file).replace("t=1700000000", "t=1700000000000"))
+    assert verify_stripe(body_file, headers, "--now", "1700000010") == 1
+    assert "looks like milliseconds since the epoch" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", [" s3cr3t", "s3cr3t\n", "\ts3cr3t \r\n"])
+def test_the_cli_and_the_app_agree_on_whitespace_around_a_secret(
+    capsys: pytest.CaptureFixture[str],
+    body_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+) -> None:
+    """Before: the CLI stripped the secret and said VERIFIED; the app, given the same str,
+    answered 401."""
+    headers = sign_headers(capsys, body_file)  # signed with "s3cr3t"
+    monkeypatch.setenv("PADDED_SECRET", value)
+    secret_file = tmp_path / "secret.txt"
+    secret_file.write_text(value)
+    for option in (["--secret-env", "PADDED_SECRET"], ["--secret-file", str(secret_file)]):
+        argv = ["verify", *option, "--body-file", str(body_file)]
+        argv += ["-H", f"Signature: {headers['Signature']}"]
+        assert main(argv) == 0
+        assert "VERIFIED" in capsys.readouterr().out
+    assert verify(BODY, headers, value).secret_id == verify(BODY, headers, "s3cr3t").secret_id
+
+
+def test_the_console_script_runs(body_file: Path) -> None:
+    script = Path(sys.executable).with_name("hookseal")
+    if not script.exists():
+        pytest.skip("no hookseal console script beside this interpreter")
+    done = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
+    from hookseal import __version__
+
+    assert done.stdout.strip() == f"hookseal {__version__}"

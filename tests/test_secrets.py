@@ -326,3 +326,50 @@ async def test_async_provider_methods() -> None:
     keys = SecretSet(["a"])
     assert await keys.asecret_set() is keys
     assert await keys.arefresh_after_mismatch() is None
+
+
+# -- one whitespace rule, one id per key (issue 10, item 7) ----------------------------------------
+
+
+@pytest.mark.parametrize("text", [" s3cr3t", "s3cr3t\n", "\ts3cr3t \r\n", "s3cr3t"])
+def test_a_text_secret_loses_its_surrounding_whitespace(text: str) -> None:
+    """Before: the CLI and the file and env sources stripped it, a str in code did not, so the
+    CLI said VERIFIED where the app answered 401."""
+    assert Secret(text).reveal() == b"s3cr3t"
+    body = b'{"type": "invoice.paid"}'
+    assert verify(body, sign(body, "s3cr3t"), text).secret_id == Secret("s3cr3t").id
+
+
+def test_bytes_are_used_exactly() -> None:
+    """A binary key may begin or end with a byte that looks like whitespace."""
+    key = b"\n\x00key \t"
+    assert Secret(key).reveal() == key
+    body = b"{}"
+    with pytest.raises(SignatureMismatch):
+        verify(body, sign(body, key.strip()), key)
+
+
+def test_whitespace_alone_is_an_empty_secret() -> None:
+    with pytest.raises(ConfigurationError):
+        Secret(" \n\t")
+
+
+def test_inner_whitespace_is_kept() -> None:
+    assert Secret(" two words ").reveal() == b"two words"
+
+
+def test_one_key_one_id_with_or_without_whsec() -> None:
+    """Before: 'whsec_X' and 'X' got two ids, though Standard Webhooks keys on the same bytes."""
+    value = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    bare = value.removeprefix("whsec_")
+    assert Secret(value).id == Secret(bare).id == fingerprint(bare.encode())
+    body = b'{"type": "user.created"}'
+    headers = sign(body, value, scheme="standard")
+    ids = {verify(body, headers, v, scheme="standard").secret_id for v in (value, bare)}
+    assert ids == {Secret(value).id}
+
+
+def test_only_a_leading_whsec_is_left_out_of_the_id() -> None:
+    assert Secret("abc").id != Secret("abc_whsec_").id
+    assert Secret("whsec_abc").id != Secret("whsec_whsec_abc").id
+    assert Secret("whsec_abc").id != Secret("abd").id

@@ -2,12 +2,16 @@
 
     python -m hookseal sign --scheme github --secret-env WEBHOOK_SECRET < body.json
     python -m hookseal verify --scheme stripe --secret-env WEBHOOK_SECRET \\
-        -H 'Stripe-Signature: t=...,v1=...' --body-file body.json
+        -H 'Stripe-Signature: t=...,v1=...' --body-file body.json --now 2026-12-01T10:00:00Z
     python -m hookseal schemes
     python -m hookseal generate --scheme standard
 
 Secrets come from environment variables (``--secret-env``) or files (``--secret-file``) so they
 stay out of shell history and the process list; ``--secret`` exists for throwaway test values.
+Surrounding whitespace is removed from each, as everywhere else in hookseal. Headers may be
+pasted as ``Name: value`` lines, JSON, or ``curl -v`` output (``> Name: value``); lines that are
+not request headers are reported, never dropped silently. ``verify`` explains a refusal with the
+usual mistake behind it (see :mod:`hookseal.diagnose`).
 Exit status: 0 verified (or done), 1 refused, 2 usage or set-up error.
 """
 
@@ -17,6 +21,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import secrets as stdlib_secrets
 import sys
 from collections.abc import Sequence
@@ -26,6 +31,8 @@ from . import __version__, schemes
 from .diagnose import diagnose
 from .errors import ConfigurationError
 from .secrets import Secret, SecretSet
+from .sources._base import SourceError
+from .sources._parse import parse_instant
 from .verifier import DEFAULT_TOLERANCE, sign
 
 __all__ = ["main"]
@@ -48,8 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    invoked = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else ""
     parser = argparse.ArgumentParser(
-        prog="python -m hookseal", description="Sign and verify webhooks; explain failures."
+        prog="hookseal" if invoked == "hookseal" else "python -m hookseal",
+        description="Sign and verify webhooks; explain failures.",
     )
     parser.add_argument("--version", action="version", version=f"hookseal {__version__}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -78,9 +87,14 @@ def _parser() -> argparse.ArgumentParser:
     p_verify.add_argument(
         "--headers-file",
         type=Path,
-        help="request headers: a JSON object, or 'Name: value' lines as copied from a log",
+        help="request headers: a JSON object, 'Name: value' lines as copied from a log, or "
+        "curl -v output ('> Name: value')",
     )
-    p_verify.add_argument("--now", type=float, help="verify as of this epoch time")
+    p_verify.add_argument(
+        "--now",
+        help="verify as of this moment: ISO-8601 with a zone (2026-12-01T10:00:00Z) or epoch "
+        "seconds (default: now); for a delivery copied from a log, the time it arrived",
+    )
     p_verify.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE)
     p_verify.add_argument("--leeway", type=float, default=60.0)
     p_verify.set_defaults(run=_run_verify)
@@ -118,7 +132,7 @@ def _secret_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         type=Path,
         metavar="PATH",
-        help="read a secret from this file (surrounding whitespace stripped)",
+        help="read a secret from this file",
     )
     group.add_argument(
         "--secret",
@@ -141,13 +155,13 @@ def _scheme_option(parser: argparse.ArgumentParser) -> None:
 def _secrets(args: argparse.Namespace) -> SecretSet:
     found: list[Secret] = []
     for var in args.secret_env:
-        value = os.environ.get(var, "").strip()
-        if not value:
+        value = os.environ.get(var, "")
+        if not value.strip():
             raise ConfigurationError(f"environment variable {var} is not set or empty")
-        found.append(Secret(value))
+        found.append(Secret(value))  # str: stripped of surrounding whitespace, as everywhere
     for path in args.secret_file:
-        value = path.read_text(encoding="utf-8").strip()
-        if not value:
+        value = path.read_text(encoding="utf-8")
+        if not value.strip():
             raise ConfigurationError(f"secret file {path} is empty")
         found.append(Secret(value))
     found.extend(Secret(value) for value in args.secret)
@@ -176,37 +190,84 @@ def _run_sign(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_header_lines(text: str) -> list[tuple[str, str]]:
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_REQUEST_LINE = re.compile(r"[A-Z]+ \S+ HTTP/[0-9.]+")
+_CURL_MARKS = ("<", "*", "{", "}")
+_CURL_NOISE = "\0curl"
+
+
+def _parse_header_lines(text: str, skipped: list[str]) -> list[tuple[str, str]]:
+    """``Name: value`` lines, also as ``curl -v`` prints them (``> Name: value``).
+
+    What is not a request header (curl's ``<`` response and ``*`` info lines, a request line,
+    anything else) goes to ``skipped`` so the caller can say so: dropped silently, a pasted
+    signature header would only be reported missing.
+    """
     pairs = []
-    for line in text.splitlines():
-        if not line.strip() or ":" not in line:
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith(">"):
+            line = line[1:].strip()  # curl -v: "> Name: value" is what was sent
+        elif line[:1] in _CURL_MARKS:
+            skipped.append(_CURL_NOISE)  # curl -v's response (<) and info (*, {, }) lines
             continue
-        name, _, value = line.partition(":")
+        if not line or _REQUEST_LINE.fullmatch(line):
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not _HEADER_NAME.fullmatch(name.strip()):
+            skipped.append(raw)
+            continue
         pairs.append((name.strip(), value.strip()))
     return pairs
 
 
 def _headers(args: argparse.Namespace) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
+    skipped: list[str] = []
     if args.headers_file is not None:
         text = args.headers_file.read_text(encoding="utf-8")
         try:
             data = json.loads(text)
         except ValueError:
-            pairs.extend(_parse_header_lines(text))
+            pairs.extend(_parse_header_lines(text, skipped))
         else:
             if not isinstance(data, dict):
                 raise ConfigurationError("a JSON headers file must hold an object")
             pairs.extend((str(k), str(v)) for k, v in data.items())
     for line in args.header:
-        if ":" not in line:
+        found = _parse_header_lines(line, skipped)
+        if not found:
             raise ConfigurationError(f"a header must look like 'Name: value', got {line!r}")
-        pairs.extend(_parse_header_lines(line))
+        pairs.extend(found)
+    noise = skipped.count(_CURL_NOISE)
+    if noise:
+        print(f"skipped {noise} line(s) of curl -v output that are not request headers (<, *)")
+    for line in skipped:
+        if line != _CURL_NOISE:
+            shown = line if len(line) <= 80 else line[:77] + "..."
+            print(f"skipped (not a 'Name: value' request header): {shown}")
     return pairs
+
+
+def _moment(text: str | None) -> float | None:
+    """``--now``: epoch seconds or ISO-8601 with a zone; milliseconds are named as such."""
+    if text is None:
+        return None
+    try:
+        moment = parse_instant(text, what="--now")
+    except SourceError as exc:
+        raise ConfigurationError(str(exc)) from None
+    if moment >= 1e12:
+        raise ConfigurationError(
+            f"--now {text.strip()} looks like milliseconds since the epoch; give seconds "
+            f"({moment / 1000:.3f}) or an ISO-8601 time"
+        )
+    return moment
 
 
 def _run_verify(args: argparse.Namespace) -> int:
     secret_set = _secrets(args)
+    now = _moment(args.now)
     headers = _headers(args)
     body = _body(args.body_file)
     result = diagnose(
@@ -214,7 +275,7 @@ def _run_verify(args: argparse.Namespace) -> int:
         headers,
         secret_set,
         scheme=args.scheme,
-        now=args.now,
+        now=now,
         tolerance=args.tolerance,
         leeway=args.leeway,
     )

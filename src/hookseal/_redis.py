@@ -17,15 +17,15 @@ from .errors import ConfigurationError
 __all__ = ["RedisClients", "import_redis"]
 
 
-def import_redis() -> Any:
-    """The ``redis`` module, or an ImportError saying which extra to install."""
+def import_redis(what: str = "hookseal's Redis support") -> Any:
+    """The ``redis`` module, or a ConfigurationError naming the extra that installs it."""
     try:
         import redis
         import redis.asyncio
     except ImportError as exc:
-        raise ImportError(
-            "hookseal's Redis support needs redis-py: pip install hookseal[redis]"
-        ) from exc
+        from ._extras import missing_extra
+
+        raise missing_extra(what, "redis", "redis") from exc
     return redis
 
 
@@ -38,7 +38,7 @@ class RedisClients:
     """One URL or client, handed out as a sync and/or an asyncio client."""
 
     def __init__(self, url_or_client: Any, *, what: str) -> None:
-        self.redis = import_redis()
+        self.redis = import_redis(what)
         self.what = what
         self._lock = threading.Lock()
         self._url: str | None = None

@@ -3,6 +3,11 @@
 A :class:`Secret` never shows its value in ``repr``/``str``; a secret given without an id is
 named by a short, non-reversible fingerprint so logs and metrics can still tell secrets apart.
 A :class:`SecretSet` answers one question per request: which secrets are valid *now*.
+
+One whitespace rule for every entry point: a secret given as text (``str`` in code, and so every
+environment variable, file, command-line option and JSON, HTTP, Redis or AWS value) loses its
+surrounding whitespace, as ``str.strip()`` sees it; a secret given as ``bytes`` is used byte for
+byte (a binary key may well begin or end with a byte that looks like whitespace).
 """
 
 from __future__ import annotations
@@ -21,17 +26,26 @@ DEFAULT_LEEWAY = 60.0
 
 _FINGERPRINT_LABEL = b"hookseal/secret-id/v1\x00"
 _MAX_ID_LENGTH = 128
+_WHSEC = b"whsec_"
 
 
 def fingerprint(value: bytes) -> str:
-    """A stable, non-reversible 8-hex-digit name for a secret value (for logs and metrics)."""
-    return "fp-" + hashlib.sha256(_FINGERPRINT_LABEL + value).hexdigest()[:8]
+    """A stable, non-reversible 8-hex-digit name for a secret value (for logs and metrics).
+
+    A leading ``whsec_`` is not part of the name: Standard Webhooks keys on the base64 after it
+    whether or not it is written, so one key gets one id. (Stripe keys on the whole string, so
+    there a value without the prefix is the wrong key; it still shares the id of the right one,
+    which names the dashboard secret that was meant.)
+    """
+    key = value[len(_WHSEC) :] if value.startswith(_WHSEC) else value
+    return "fp-" + hashlib.sha256(_FINGERPRINT_LABEL + key).hexdigest()[:8]
 
 
 class Secret:
     """One signing secret and the window in which it is valid.
 
-    ``value`` is the secret as the provider shows it (``str`` is UTF-8 encoded); schemes decide how
+    ``value`` is the secret as the provider shows it: a ``str`` loses its surrounding whitespace
+    and is UTF-8 encoded, ``bytes`` are kept exactly (see the module docstring); schemes decide how
     to turn it into key bytes (``whsec_`` base64 for Standard Webhooks, as-is for Stripe). The
     window is ``[not_before, expires_at)`` widened by the verifier's leeway; ``expires_at`` is the
     ``rotate_at`` of a rotation.
@@ -53,7 +67,7 @@ class Secret:
         expires_at: Instant | None = None,
     ) -> None:
         if isinstance(value, str):
-            raw = value.encode("utf-8")
+            raw = value.strip().encode("utf-8")
         elif isinstance(value, (bytes, bytearray, memoryview)):
             raw = bytes(value)
         else:

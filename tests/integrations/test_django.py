@@ -317,8 +317,8 @@ def test_import_hookseal_does_not_import_frameworks() -> None:
 @pytest.mark.parametrize(
     ("framework", "module", "extra"),
     [
-        ("django", "hookseal.integrations.django", "hookseal[django]"),
-        ("flask", "hookseal.integrations.flask", "hookseal[flask]"),
+        ("django", "hookseal.integrations.django", ".[django]"),
+        ("flask", "hookseal.integrations.flask", ".[flask]"),
     ],
 )
 def test_missing_framework_names_the_extra(framework: str, module: str, extra: str) -> None:

@@ -16,26 +16,39 @@ accepted. The dependency (one with ``yield``) sees an exception the endpoint rai
 it sets on an injected ``Response``; a dependency cannot see a response object the endpoint
 *returns*, so :func:`install` also adds a small ASGI middleware that watches the status sent
 and releases on 5xx whatever produced it.
+
+FastAPI reads and parses a route's body parameters (JSON, forms) *before* it runs any
+dependency, so an unsigned request with a broken body would get FastAPI's 422 instead of 401.
+Routes with body parameters go on ``verified.router()``: its routes verify first, then parse.
+
+    hooks = verified.router(prefix="/hooks")
+
+    @hooks.post("/stripe")
+    async def stripe_hook(event: Event) -> dict: ...      # unsigned: 401, never 422
+
+    app.include_router(hooks)
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import time
-from collections.abc import AsyncIterator, Callable, MutableMapping
+from collections.abc import AsyncIterator, Callable, Coroutine, MutableMapping
 from typing import Any
 
 try:
-    from fastapi import FastAPI, Header, Request
+    from fastapi import APIRouter, Depends, FastAPI, Header, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import Response
+    from fastapi.routing import APIRoute
     from starlette.exceptions import HTTPException
     from starlette.requests import ClientDisconnect
 except ImportError as exc:  # pragma: no cover - exercised by a test that hides fastapi
-    raise ImportError(
-        "hookseal.integrations.fastapi needs FastAPI: pip install hookseal[fastapi]"
-    ) from exc
+    from .._extras import missing_extra
+
+    raise missing_extra("hookseal.integrations.fastapi", "fastapi", "fastapi") from exc
 
 from .._adapter import (
     DEFAULT_MAX_BODY_SIZE,
@@ -67,6 +80,8 @@ __all__ = ["ReleaseOnFailure", "VerifiedWebhook", "WebhookRejected", "install", 
 _HANDLERS_KEY = "starlette.exception_handlers"
 _CLAIMS_KEY = "hookseal.claims"  # in the scope, set by ReleaseOnFailure: claims it settles
 _RESPONSE_PARAMETER = "hookseal_response"  # FastAPI's per-request Response, for its status
+_VERIFIED_KEY = "hookseal.verified"  # in the scope: {VerifiedWebhook: Verified} of this request
+logger = logging.getLogger("hookseal")
 
 
 class WebhookRejected(HTTPException):
@@ -196,6 +211,10 @@ class VerifiedWebhook:
         self.__signature__ = _dependency_signature(
             self.verifier.scheme, document_headers, response=releasing
         )
+        self.route_class: type[APIRoute] = _verifying_route_class(self)
+        """An ``APIRoute`` class whose routes verify with this dependency before FastAPI reads
+        the body; :meth:`router` uses it."""
+        self._late_routes: set[str] = set()
 
     def __repr__(self) -> str:
         return (
@@ -203,15 +222,48 @@ class VerifiedWebhook:
             f"body_timeout={self.body_timeout})"
         )
 
+    def router(self, **options: Any) -> APIRouter:
+        """An ``APIRouter`` (same options) whose every route is verified by this dependency
+        *before* FastAPI parses its body, so unsigned requests get 401, never a 422 that echoes
+        their content. ``Depends(self)`` in a route returns the result without verifying twice.
+        """
+        dependencies = [Depends(self), *(options.pop("dependencies", None) or ())]
+        return APIRouter(route_class=self.route_class, dependencies=dependencies, **options)
+
     async def __call__(self, request: Request, **headers: Any) -> Verified:
         """Verify ``request``; the header values FastAPI passes in are only for the docs."""
+        done: dict[VerifiedWebhook, Verified] | None = request.scope.get(_VERIFIED_KEY)
+        if done is not None and self in done:
+            return done[self]  # verified by this router's route class before the body was read
+        if hasattr(request, "_body"):
+            self._warn_late(request)
+        return await self.verify_request(request)
+
+    async def verify_request(self, request: Request) -> Verified:
+        """Verify ``request`` now and remember the result for this request; raise
+        :class:`WebhookRejected` if it is refused."""
         try:
             verified = await self._verify(request)
         except VerificationError as error:
             _register_handler(request)
             raise WebhookRejected(error) from None
         request.state.hookseal = verified
+        request.scope.setdefault(_VERIFIED_KEY, {})[self] = verified
         return verified
+
+    def _warn_late(self, request: Request) -> None:
+        """FastAPI parsed this route's body before the dependency ran: say so once per route."""
+        route = request.scope.get("route")
+        path = str(getattr(route, "path", request.url.path))
+        if path in self._late_routes or len(self._late_routes) >= 1000:
+            return
+        self._late_routes.add(path)
+        logger.warning(
+            "route %s parses its body before VerifiedWebhook runs, so an unsigned request with "
+            "an invalid body gets FastAPI's 422 instead of 401: declare the route on "
+            "verified.router() to verify first",
+            path,
+        )
 
     async def _verify(self, request: Request) -> Verified:
         limit = self.max_body_size
@@ -224,9 +276,9 @@ class VerifiedWebhook:
             # FastAPI parsed Form() parameters before running dependencies: the bytes are gone.
             raise ConfigurationError(
                 "the request body was consumed before VerifiedWebhook ran (FastAPI parses Form() "
-                "parameters first), so it cannot be verified: guard this path with "
-                "hookseal.asgi.WebhookVerificationMiddleware, or read the form from the Request "
-                "after verification"
+                "parameters first), so it cannot be verified: declare the route on "
+                "verified.router(), which verifies before FastAPI reads the body, or guard this "
+                "path with hookseal.asgi.WebhookVerificationMiddleware"
             )
         size = 0
         watchdog = self._watchdog
@@ -288,6 +340,26 @@ class _ReleasingWebhook(VerifiedWebhook):
         status = None if response is None else response.status_code
         if status is not None:  # the endpoint set a status on its injected Response
             await held.asettle(status)
+
+
+def _verifying_route_class(webhook: VerifiedWebhook) -> type[APIRoute]:
+    """An ``APIRoute`` subclass that runs ``webhook`` before FastAPI's own request handling
+    (body reading and parsing, then dependencies). A test's ``dependency_overrides`` entry for
+    ``webhook`` turns the early check off, as it turns off the dependency itself."""
+
+    class VerifyingRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def verify_first(request: Request) -> Response:
+                overrides = getattr(request.scope.get("app"), "dependency_overrides", None)
+                if not overrides or webhook not in overrides:
+                    await webhook.verify_request(request)
+                return await handler(request)
+
+            return verify_first
+
+    return VerifyingRoute
 
 
 def _dependency_signature(

@@ -27,10 +27,10 @@ from typing import Any, TypeVar
 
 try:
     from flask import Flask, Request, Response, current_app, g, request
-except ImportError as exc:  # pragma: no cover - exercised only without Flask installed
-    raise ImportError(
-        "hookseal.integrations.flask needs Flask: pip install hookseal[flask]"
-    ) from exc
+except ImportError as exc:  # pragma: no cover - exercised by a test that hides flask
+    from .._extras import missing_extra
+
+    raise missing_extra("hookseal.integrations.flask", "flask", "flask") from exc
 
 from .._adapter import DEFAULT_MAX_BODY_SIZE, Claim, build_verifier, check_limit, claim
 from .._deadline import DEFAULT_BODY_TIMEOUT, check_body_timeout

@@ -16,6 +16,7 @@ import json
 import threading
 from typing import Any
 
+from .._extras import require
 from ..errors import ConfigurationError
 from ..secrets import Secret, SecretSet
 from ._base import Fetched, SecretSource, SourceError
@@ -57,6 +58,7 @@ class AwsSecretsManagerSource(SecretSource):
             or not 0 <= previous_valid_for < float("inf")
         ):
             raise ConfigurationError("previous_valid_for must be a non-negative number of seconds")
+        require("boto3", extra="aws", what="AwsSecretsManagerSource")
         self.secret_id = secret_id
         self.include_previous = include_previous
         self.previous_valid_for = float(previous_valid_for)
@@ -96,13 +98,9 @@ class AwsSecretsManagerSource(SecretSource):
     def _get_client(self) -> Any:
         with self._lock:
             if self._client is None:
-                try:
-                    import boto3
-                    import botocore.config
-                except ImportError as exc:
-                    raise ImportError(
-                        "AwsSecretsManagerSource needs boto3: pip install hookseal[aws]"
-                    ) from exc
+                import boto3  # checked in __init__
+                import botocore.config
+
                 config = botocore.config.Config(
                     connect_timeout=5, read_timeout=5, retries={"mode": "standard"}
                 )

@@ -54,6 +54,8 @@ class FileSource(SecretSource):
             format = "json" if suffix == ".json" else "toml" if suffix == ".toml" else "text"
         if isinstance(poll_interval, bool) or not poll_interval > 0:
             raise ConfigurationError("poll_interval must be a positive number of seconds")
+        if format == "toml":
+            _toml()  # on Python 3.10 without the toml extra: fail here, naming it
         self.format: Format = format
         self.watch = watch
         self.poll_interval = float(poll_interval)
@@ -169,10 +171,6 @@ def _toml() -> Any:
         import tomllib
 
         return tomllib
-    try:
-        import tomli
-    except ImportError:  # pragma: no cover - only on 3.10 without the extra
-        raise ConfigurationError(
-            "reading TOML on Python 3.10 needs tomli: pip install 'hookseal[toml]'"
-        ) from None
-    return tomli
+    from .._extras import require  # pragma: no cover - only on 3.10
+
+    return require("tomli", extra="toml", what="reading TOML on Python 3.10")

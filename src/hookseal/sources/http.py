@@ -29,8 +29,10 @@ from ._mapping import JsonMapping
 try:
     import anyio
     import httpx
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError("HttpSource needs httpx: pip install hookseal[http]") from exc
+except ImportError as exc:  # pragma: no cover - exercised by a test that hides httpx
+    from .._extras import missing_extra
+
+    raise missing_extra("HttpSource", "httpx", "http") from exc
 
 __all__ = ["HttpSource", "JsonMapping", "cache_ttl"]
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 try:
     import django  # noqa: F401
-except ImportError as exc:  # pragma: no cover - exercised only without Django installed
-    raise ImportError(
-        "hookseal.integrations.django needs Django: pip install hookseal[django]"
-    ) from exc
+except ImportError as exc:  # pragma: no cover - exercised by a test that hides django
+    from ..._extras import missing_extra
+
+    raise missing_extra("hookseal.integrations.django", "django", "django") from exc
 
 from .decorators import verify_webhook
 from .middleware import WebhookVerificationMiddleware
