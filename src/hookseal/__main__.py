@@ -100,6 +100,10 @@ def _parser() -> argparse.ArgumentParser:
     p_fp = sub.add_parser("fingerprint", help="print the ids (fingerprints) of secrets")
     _secret_options(p_fp)
     p_fp.set_defaults(run=_run_fingerprint)
+
+    from .rotation.cli import add_parser as add_rotate  # `hookseal rotate`: rotation/cli.py
+
+    add_rotate(sub)
     return parser
 
 

@@ -29,6 +29,7 @@ from .errors import (
     TimestampTooOld,
 )
 from .headers import HeadersLike
+from .observe import VerificationObserver, observe
 from .replay import ReplayGuard
 from .schemes import Presented, Scheme, Signature, by_name
 from .secrets import DEFAULT_LEEWAY, Secret, SecretProvider, SecretSet, SecretsLike, as_provider
@@ -81,6 +82,7 @@ class Verifier:
         "_static",
         "leeway",
         "max_body_size",
+        "observer",
         "provider",
         "replay_guard",
         "scheme",
@@ -97,6 +99,7 @@ class Verifier:
         replay_guard: ReplayGuard | None = None,
         clock: Clock | None = None,
         max_body_size: int | None = None,
+        observer: VerificationObserver | None = None,
     ) -> None:
         self.scheme: Scheme = _DEFAULT_SCHEME if scheme is None else by_name(scheme)
         self.provider: SecretProvider = as_provider(secrets)
@@ -123,6 +126,9 @@ class Verifier:
                 self.scheme.material(secret)
             if not self.provider._bounded:  # no windows: the candidates never change
                 self._fixed = self.provider._secrets
+        self.observer = observer
+        if observer is not None:  # counted by a subclass: no cost here when not observed
+            observe(self, observer)
 
     def __repr__(self) -> str:
         return (
