@@ -30,7 +30,7 @@ from typing import Any
 from ..errors import ConfigurationError
 from ..secrets import Secret, SecretSet, fingerprint
 from ..sources._base import SourceError
-from ..sources._mapping import JsonMapping
+from ..sources._parse import secret_set_from_document
 from .errors import RotationError
 
 __all__ = ["AwsSecretsManagerStore", "FileStore", "RedisStore", "SecretStore", "Secrets"]
@@ -84,7 +84,7 @@ def _parse_document(text: str | bytes, where: str) -> Secrets:
     except ValueError:
         raise RotationError(f"{where} is not JSON") from None
     try:
-        parsed: SecretSet = JsonMapping.plain().secret_set(document)
+        parsed: SecretSet = secret_set_from_document(document, where)
     except SourceError as exc:
         raise RotationError(f"{where}: {exc}") from None
     return {secret.id: secret for secret in parsed}
