@@ -24,7 +24,7 @@ from ..model import Config, Outcome, Row
 
 __all__ = ["CASE_MODULES", "CaseModule", "load"]
 
-CASE_MODULES: tuple[str, ...] = ("verify", "peers", "asgi", "wsgi", "memory", "keyring")
+CASE_MODULES: tuple[str, ...] = ("verify", "peers", "asgi", "wsgi", "memory", "keyring", "metrics")
 """Module names under ``benchmarks.cases``, in the order they run."""
 
 
