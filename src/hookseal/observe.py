@@ -98,7 +98,7 @@ def _classes() -> tuple[type[Any], type[Any]]:
                 _refused(self, error)
                 raise
             try:  # noqa: SIM105
-                self.observer.verified(result[1], result[0])
+                self.observer.verified(result[1], result[0])  # type: ignore[union-attr]
             except Exception:  # noqa: S110 - counting never changes a verdict
                 pass
             return result
