@@ -17,3 +17,5 @@ def test_demo_accepts_and_refuses_every_delivery_as_expected() -> None:
     assert "FAIL" not in done.stdout
     assert "signed with the new secret k2 (first use)" in done.stdout
     assert "every delivery was accepted or refused as it should be" in done.stdout
+    assert "hookseal rotate, with deliveries flowing all along" in done.stdout  # rotation scene
+    assert ", 0 refused" in done.stdout
