@@ -190,3 +190,41 @@ def test_the_response_json_helpers() -> None:
     assert ApiResponse(request, 500, {}, b"oops").json_or_none() is None
     assert "secret-ish" not in repr(ApiResponse(request, 200, {}, b"secret-ish"))
     assert "s3cr3t" not in repr(ApiRequest("PUT", "/x", json={"secret": "s3cr3t"}))
+
+
+def test_provider_errors_survive_pickling() -> None:
+    import pickle
+
+    from hookseal.providers import BillingError, Constraint, IntegratorProblem, RetailError
+
+    errors: list[ProviderUnreachable | RetailError | BillingError | IntegratorProblem] = [
+        ProviderUnreachable("gone", provider="p"),
+        RetailError(
+            "r", provider="p", status=401, code=6, name="no_valid_session", description="d"
+        ),
+        BillingError(
+            "b",
+            provider="p",
+            status=400,
+            code="VALIDATION",
+            detail="d",
+            constraints={"age": Constraint("MIN", "m")},
+        ),
+        IntegratorProblem(
+            "i",
+            provider="p",
+            status=404,
+            type="about:blank",
+            title="Not Found",
+            detail=None,
+            instance=None,
+            realm=None,
+            scope=None,
+            resource_type="integrator",
+            resource_id="int_42",
+        ),
+    ]
+    for error in errors:
+        copy = pickle.loads(pickle.dumps(error))  # noqa: S301
+        assert type(copy) is type(error)
+        assert (str(copy), vars(copy)) == (str(error), vars(error))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..sources._base import SourceError
 
@@ -64,9 +65,22 @@ class ProviderError(SourceError):
     def retryable(self) -> bool:
         return self.status is None or self.status == 429 or self.status >= 500
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword-only fields: rebuild from args and attributes (a worker process, a queue)
+        return (_rebuild, (type(self), self.args, dict(vars(self))))
+
     def __repr__(self) -> str:
         name = type(self).__name__
         return f"{name}(provider={self.provider!r}, status={self.status!r}, code={self.code!r})"
+
+
+def _rebuild(
+    cls: type[ProviderError], args: tuple[Any, ...], state: dict[str, Any]
+) -> ProviderError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ProviderUnreachable(ProviderError):

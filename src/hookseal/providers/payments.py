@@ -128,14 +128,8 @@ class PaymentsClient:
             max_response_size=max_response_size,
             transport=transport,
         )
-        self.livemode: bool | None = (
-            False
-            if secret_key.startswith("skey_test_")
-            else True
-            if secret_key.startswith("skey_")
-            else None
-        )
-        """Which mode the key belongs to, from its prefix (None when it has neither)."""
+        self.livemode = _mode(secret_key)
+        """The key's mode from its prefix: False for skey_test_, True for skey_, else None."""
 
     def __repr__(self) -> str:
         return f"PaymentsClient(base_url={self.http.base_url!r}, livemode={self.livemode!r})"
@@ -305,6 +299,12 @@ def _info(item: Any, where: str) -> WebhookSecretInfo:
 def _object(entry: Mapping[str, Any], kind: str, where: str) -> None:
     if entry.get("object") != kind:
         raise read.Shape(f"{where}: 'object' is not {kind!r}")
+
+
+def _mode(secret_key: str) -> bool | None:
+    if secret_key.startswith("skey_test_"):
+        return False
+    return True if secret_key.startswith("skey_") else None
 
 
 def _limit(limit: int) -> int:

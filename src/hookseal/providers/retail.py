@@ -107,11 +107,13 @@ class RetailClient:
         if (session is None) == (headers is None):
             raise ConfigurationError(f"{PROVIDER}: give session= or headers=, exactly one")
         auth = dict(session.headers() if session is not None else headers or {})
+        # the session key is the credential; other headers given by hand may all be
+        confidential = (session.session_key,) if session is not None else tuple(auth.values())
         self.http = ApiHttp(
             base_url,
             provider=PROVIDER,
             headers=auth,
-            confidential=tuple(auth.values()),
+            confidential=confidential,
             timeout=timeout,
             max_response_size=max_response_size,
             transport=transport,
