@@ -5,6 +5,7 @@
         -H 'Stripe-Signature: t=...,v1=...' --body-file body.json
     python -m hookseal schemes
     python -m hookseal generate --scheme standard
+    python -m hookseal rotate --kind integrator ...   # see hookseal.rotation.cli
 
 Secrets come from environment variables (``--secret-env``) or files (``--secret-file``) so they
 stay out of shell history and the process list; ``--secret`` exists for throwaway test values.
