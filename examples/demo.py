@@ -181,6 +181,7 @@ def main() -> int:
             f"\nkeyring: {stats.fetches} fetches, matches by secret id "
             f"{dict(stats.matches_by_secret_id)}"
         )
+        demo.failures += rotation_scene(demo, keyring, secrets_file, workdir)
     finally:
         demo.client.close()
         server.should_exit = True
@@ -191,6 +192,66 @@ def main() -> int:
         return 1
     print("\nevery delivery was accepted or refused as it should be")
     return 0
+
+
+def rotation_scene(demo: Demo, keyring: Keyring, secrets_file: Path, workdir: Path) -> int:
+    """4. ``hookseal rotate`` does the whole procedure while deliveries keep coming: the new
+    secret reaches the file, the app (reporting in a fleet directory) serves it, the demo
+    plays the operator who enters it at the provider, the old one goes quiet, then away."""
+    import subprocess
+
+    from hookseal.fleet import DirectoryFleet, FleetReporter
+
+    print("\n4. hookseal rotate, with deliveries flowing all along")
+    fleet_dir = workdir / "fleet"
+    reporter = FleetReporter(
+        keyring, DirectoryFleet(fleet_dir), replica_id="demo-app", interval=0.2
+    )
+    reporter.start()
+    signing = {"value": next(iter(keyring.secret_set().candidates(time.time(), 0))).reveal()}
+    outcomes: list[int] = []
+    stop = threading.Event()
+
+    def sender() -> None:  # the provider: signs each delivery with what it holds now
+        with httpx.Client(timeout=10) as client:
+            while not stop.wait(0.05):
+                body, headers = build("valid", PAYLOAD, signing["value"].decode(), None)
+                outcomes.append(
+                    deliver(client, demo.base + "/webhooks/events/invoice", body, headers).status
+                )
+
+    thread = threading.Thread(target=sender, daemon=True)
+    thread.start()
+    old_value = signing["value"]
+    command = [
+        sys.executable, "-m", "hookseal", "rotate", "--kind", "manual",
+        "--provider-name", "the demo's sender", "--file", str(secrets_file),
+        "--fleet-dir", str(fleet_dir), "--state", str(workdir / "rotation.json"),
+        "--audit", str(workdir / "rotation.log"), "--poll", "0.1", "--progress-every", "2",
+        "--quiet", "1", "--grace", "0.5", "--leeway", str(LEEWAY), "--min-deliveries", "3",
+    ]  # fmt: skip
+    print("  $ hookseal rotate --kind manual --file ... --fleet-dir ...")
+    rotate = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # noqa: S603
+    assert rotate.stdout is not None
+    for line in rotate.stdout:
+        if line.startswith("secret "):  # printed once for the operator: shown here masked
+            secret_id, value = line.rstrip("\n").split(": ", 1)
+            print(f"  | {secret_id}: {value[:4]}... (the demo enters it at the sender)")
+            signing["value"] = value.encode()
+        else:
+            print("  | " + line.rstrip("\n"))
+    code = rotate.wait()
+    stop.set()
+    thread.join(timeout=10)
+    reporter.close()
+    refused = sum(status != 200 for status in outcomes)
+    print(f"  deliveries during the rotation: {len(outcomes)} sent, {refused} refused")
+    audit = (workdir / "rotation.log").read_text().splitlines()
+    print(f"  audit log: {len(audit)} lines (ids only), e.g. {audit[-1][:110]}...")
+    failures = int(code != 0) + int(refused > 0)
+    after = demo.step("signed with the rotated-out secret", "valid", "/webhooks/events/invoice",
+                      old_value.decode(), 401, "signature_mismatch")  # fmt: skip
+    return failures + int(after.status != 401)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ CASE_MODULES: tuple[str, ...] = (
     "wsgi",
     "memory",
     "keyring",
+    "metrics",
 )
 """Module names under ``benchmarks.cases``, in the order they run."""
 

@@ -5,6 +5,7 @@
         -H 'Stripe-Signature: t=...,v1=...' --body-file body.json --now 2026-12-01T10:00:00Z
     python -m hookseal schemes
     python -m hookseal generate --scheme standard
+    python -m hookseal rotate --kind integrator ...   # see hookseal.rotation.cli
 
 Secrets come from environment variables (``--secret-env``) or files (``--secret-file``) so they
 stay out of shell history and the process list; ``--secret`` exists for throwaway test values.
@@ -114,6 +115,10 @@ def _parser() -> argparse.ArgumentParser:
     p_fp = sub.add_parser("fingerprint", help="print the ids (fingerprints) of secrets")
     _secret_options(p_fp)
     p_fp.set_defaults(run=_run_fingerprint)
+
+    from .rotation.cli import add_parser as add_rotate  # `hookseal rotate`: rotation/cli.py
+
+    add_rotate(sub)
     return parser
 
 

@@ -30,6 +30,7 @@ from .errors import (
     TimestampTooOld,
 )
 from .headers import HeadersLike
+from .observe import VerificationObserver, observe
 from .replay import ReplayGuard
 from .schemes import Presented, RequestTarget, Scheme, Signature, by_name
 from .secrets import DEFAULT_LEEWAY, Secret, SecretProvider, SecretSet, SecretsLike, as_provider
@@ -84,6 +85,7 @@ class Verifier:
         "_static",
         "leeway",
         "max_body_size",
+        "observer",
         "provider",
         "replay_guard",
         "scheme",
@@ -100,6 +102,7 @@ class Verifier:
         replay_guard: ReplayGuard | None = None,
         clock: Clock | None = None,
         max_body_size: int | None = None,
+        observer: VerificationObserver | None = None,
     ) -> None:
         self.scheme: Scheme = _DEFAULT_SCHEME if scheme is None else by_name(scheme)
         # Schemes that sign the request line or read the whole body take the general path
@@ -131,6 +134,9 @@ class Verifier:
                 self.scheme.material(secret)
             if not self.provider._bounded:  # no windows: the candidates never change
                 self._fixed = self.provider._secrets
+        self.observer = observer
+        if observer is not None:  # counted by a subclass: no cost here when not observed
+            observe(self, observer)
 
     def __repr__(self) -> str:
         return (

@@ -6,7 +6,8 @@ values come from your own store as two ids, ``current`` and ``previous`` by defa
 supplies the window. The endpoint (found by id or URL across every page) carries ``rotate_at``
 while a rotation is in progress: the previous secret then verifies until ``rotate_at`` (plus
 the verifier's leeway) and the current one throughout. With no rotation in progress only the
-current secret is kept, whatever else the store holds.
+current secret is kept, whatever else the store holds, except a ``staged_id`` secret: one
+deployed to every replica before the provider is switched to it (``hookseal rotate``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ __all__ = ["BillingSource", "BillingWindow"]
 
 class BillingWindow(Listing):
     """The rotation window of one endpoint: ``current_id`` always (required), and
-    ``previous_id`` until ``rotate_at`` while the endpoint has one."""
+    ``previous_id`` until ``rotate_at`` while the endpoint has one; ``staged_id`` (when given)
+    whenever the store holds it."""
 
     def __init__(
         self,
@@ -33,6 +35,7 @@ class BillingWindow(Listing):
         endpoint_url: str | None = None,
         current_id: str = "current",
         previous_id: str = "previous",
+        staged_id: str | None = None,
     ) -> None:
         if not isinstance(client, BillingClient):
             raise ConfigurationError("BillingWindow needs a hookseal.providers.BillingClient")
@@ -40,11 +43,14 @@ class BillingWindow(Listing):
             raise ConfigurationError("give exactly one of endpoint_id= or endpoint_url=")
         if not current_id or not previous_id or current_id == previous_id:
             raise ConfigurationError("current_id and previous_id must be two different ids")
+        if staged_id is not None and (not staged_id or staged_id in (current_id, previous_id)):
+            raise ConfigurationError("staged_id must differ from current_id and previous_id")
         self.client = client
         self.endpoint_id = endpoint_id
         self.endpoint_url = endpoint_url
         self.current_id = current_id
         self.previous_id = previous_id
+        self.staged_id = staged_id
         self.name = f"billing:{client.http.host}:{endpoint_id or endpoint_url}"
 
     def entries(self) -> Sequence[Listed]:
@@ -58,6 +64,8 @@ class BillingWindow(Listing):
         listed = [Listed(self.current_id, required=True)]
         if endpoint.rotate_at is not None:
             listed.append(Listed(self.previous_id, expires_at=endpoint.rotate_at))
+        if self.staged_id is not None:
+            listed.append(Listed(self.staged_id, staged=True))
         return listed
 
 
@@ -75,6 +83,7 @@ class BillingSource(JoinedSource):
         endpoint_url: str | None = None,
         current_id: str = "current",
         previous_id: str = "previous",
+        staged_id: str | None = None,
         name: str | None = None,
     ) -> None:
         window = BillingWindow(
@@ -83,5 +92,6 @@ class BillingSource(JoinedSource):
             endpoint_url=endpoint_url,
             current_id=current_id,
             previous_id=previous_id,
+            staged_id=staged_id,
         )
         super().__init__(store, window, name=name)

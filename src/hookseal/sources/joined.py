@@ -38,12 +38,14 @@ logger = logging.getLogger("hookseal")
 class Listed:
     """What a provider says about one secret id: it is in use, within this window (epoch
     seconds; None leaves the store's bound as it is). A ``required`` secret missing from the
-    store fails the fetch instead of being skipped."""
+    store fails the fetch instead of being skipped; a ``staged`` one (deployed ahead of a
+    rotation the provider has not started) is skipped without a warning."""
 
     id: str
     not_before: float | None = None
     expires_at: float | None = None
     required: bool = False
+    staged: bool = False
 
 
 class Listing(ABC):
@@ -129,7 +131,8 @@ class JoinedSource(SecretSource):
                         f"{self.name}: {self.listing.name} says secret {entry.id!r} is in use, "
                         f"and {self.store.name} does not hold it"
                     )
-                absent.append(entry.id)
+                if not entry.staged:
+                    absent.append(entry.id)
                 continue
             narrowed = _narrow(secret, entry)
             if narrowed is not None:

@@ -1,0 +1,96 @@
+"""``hookseal rotate`` on the command line: the plan, usage mistakes, credentials from the
+environment only, and the exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from _provider_apis import ApiServer
+from _provider_apis.billing import BillingApi
+from _provider_apis.fixtures import (
+    BILLING_TOKEN,
+    billing_server,
+    integrator_server,
+)
+from _provider_apis.integrator import IntegratorApi
+from hookseal.__main__ import main
+
+__all__ = ["billing_server", "integrator_server"]
+
+
+def _files(tmp_path: Path) -> list[str]:
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text('{"secrets": [{"id": "k1", "value": "old-cli-secret"}]}')
+    return [
+        "--file", str(secrets), "--fleet-dir", str(tmp_path / "fleet"),
+        "--state", str(tmp_path / "state.json"), "--audit", str(tmp_path / "audit.log"),
+    ]  # fmt: skip
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(
+    tmp_path: Path,
+    integrator_server: ApiServer[IntegratorApi],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HOOKSEAL_INTEGRATOR_TOKEN", "integrator-token-0123456789-private")
+    args = ["rotate", "--kind", "integrator", "--provider-url", integrator_server.base_url]
+    assert main([*args, *_files(tmp_path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "rotation (integrator API at" in out
+    assert "1. create   [todo]" in out
+    assert "4. switch   [todo] PUT /v1/integrator/webhook-secret" in out
+    assert "old-cli-secret" not in out
+    assert not (tmp_path / "state.json").exists()
+    assert integrator_server.requests_to("/v1/integrator/webhook-secret") == []
+
+
+def test_a_missing_credential_is_a_usage_error_naming_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("HOOKSEAL_BILLING_TOKEN", raising=False)
+    args = [
+        "rotate",
+        "--kind",
+        "billing",
+        "--provider-url",
+        "http://127.0.0.1:9",
+        "--endpoint-id",
+        "wep_1",
+    ]
+    assert main([*args, *_files(tmp_path)]) == 2
+    assert "export HOOKSEAL_BILLING_TOKEN" in capsys.readouterr().err
+
+
+def test_no_fleet_and_two_stores_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rotate", "--kind", "manual", "--file", str(tmp_path / "s.json")]) == 2
+    assert "--fleet-redis or --fleet-dir" in capsys.readouterr().err
+    both = ["rotate", "--kind", "manual", "--file", "a.json", "--aws", "x", "--fleet-dir", "f"]
+    assert main(both) == 2
+
+
+def test_billing_refuses_to_start_while_the_provider_is_rotating(
+    tmp_path: Path,
+    billing_server: ApiServer[BillingApi],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    endpoint = billing_server.api.add_endpoint("https://receiver.example/hooks")
+    billing_server.api.start_rotation(endpoint, "whatever", 4_000_000_000)
+    monkeypatch.setenv("HOOKSEAL_BILLING_TOKEN", BILLING_TOKEN)
+    files = _files(tmp_path)
+    (tmp_path / "secrets.json").write_text('{"secrets": [{"id": "current", "value": "v"}]}')
+    args = ["rotate", "--kind", "billing", "--provider-url", billing_server.base_url]
+    assert main([*args, "--endpoint-id", endpoint, *files]) == 4
+    assert "already rotating" in capsys.readouterr().err
+
+
+def test_resume_with_nothing_in_progress_fails_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rotate", "--kind", "manual", *_files(tmp_path), "--resume"]) == 1
+    assert "no rotation in progress to resume" in capsys.readouterr().err

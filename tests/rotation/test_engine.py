@@ -1,0 +1,280 @@
+"""The rotation engine's rules, in process: a real integrator imitation, a real secrets file,
+replicas that are real Keyrings with real FleetReporters in a fleet directory.
+
+The rotation's ``sleep`` is where the world moves on: the replicas refresh, beat, and receive
+the deliveries a test wants, so every wait sees the fleet a poll later.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from _provider_apis import ApiServer, serving
+from _provider_apis.integrator import IntegratorApi
+from hookseal import Keyring, Secret, Verifier
+from hookseal.fleet import DirectoryFleet, FleetReporter
+from hookseal.providers import IntegratorClient
+from hookseal.rotation import (
+    STEPS,
+    FileStore,
+    IntegratorKind,
+    Progress,
+    Rotation,
+    RotationError,
+    RotationRefused,
+    RotationTimeout,
+    Settings,
+    StateFile,
+)
+from hookseal.sources import CallableSource
+from hookseal.testing import signed_request
+
+TOKEN = "integrator-token-engine-tests"
+OLD = "old-secret-value-0123456789"
+FAST = Settings(
+    poll=0.02,
+    deploy_timeout=5,
+    switch_timeout=5,
+    confirm_timeout=5,
+    remove_timeout=5,
+    quiet=0.1,
+    grace=0.05,
+    leeway=0.0,
+    min_deliveries=2,
+    min_replicas=2,
+)
+
+
+@dataclass
+class Node:
+    """One replica: a keyring over the store, a verifier, a reporter (beaten by hand)."""
+
+    keyring: Keyring
+    verifier: Verifier
+    reporter: FleetReporter
+
+
+@dataclass
+class World:
+    store: FileStore
+    fleet: DirectoryFleet
+    api: IntegratorApi
+    server: ApiServer[IntegratorApi]
+    tmp: Path
+    nodes: list[Node] = field(default_factory=list)
+    sending: Callable[[], list[str]] | None = None  # values to sign each delivery with
+    frozen: set[int] = field(default_factory=set)  # nodes that stop refreshing
+    hook: Callable[[World], None] | None = None
+
+    def tick(self, seconds: float) -> None:
+        time.sleep(seconds)
+        if self.hook is not None:
+            self.hook(self)
+        for number, node in enumerate(self.nodes):
+            if number not in self.frozen:
+                node.keyring.secret_set()  # a stale set refreshes in the background
+            if self.sending is not None:
+                values = self.sending()
+                if values:
+                    body, headers = signed_request({"n": 1}, values)
+                    node.verifier.verify(body, headers)
+            node.reporter.beat()
+
+    def rotation(self, settings: Settings = FAST, **extra: object) -> Rotation:
+        client = IntegratorClient(self.server.base_url, token=TOKEN)
+        return Rotation(
+            IntegratorKind(client),
+            store=self.store,
+            fleet=self.fleet,
+            state=self.tmp / "state.json",
+            audit=self.tmp / "audit.log",
+            settings=settings,
+            progress=Progress(io.StringIO()),
+            operator=io.StringIO(),
+            sleep=self.tick,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    def audit(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in (self.tmp / "audit.log").read_text().splitlines()]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    api = IntegratorApi()
+    api.add_integrator("i1")
+    api.add_token(TOKEN, "i1")
+    with serving(api) as server:
+        IntegratorClient(server.base_url, token=TOKEN).set_webhook_secret(OLD)
+        store = FileStore(tmp_path / "secrets.json")
+        store.update(lambda held: {"k1": Secret(OLD, id="k1")}, token="setup")
+        fleet = DirectoryFleet(tmp_path / "fleet")
+        world = World(store, fleet, api, server, tmp_path)
+        for number in range(2):
+            keyring = Keyring(
+                CallableSource(lambda: list(store.read().values())),
+                refresh_interval=0.05,
+                min_interval=0.01,
+                cooldown=0.01,
+            )
+            keyring.start()
+            reporter = FleetReporter(keyring, fleet, replica_id=f"r{number}", interval=1, ttl=60)
+            reporter.beat()
+            world.nodes.append(Node(keyring, Verifier(keyring, leeway=0), reporter))
+        world.sending = lambda: [v] if (v := api.secret("i1")) else []
+        yield world
+        for node in world.nodes:
+            node.keyring.close()
+
+
+def test_a_rotation_runs_every_step_and_leaves_only_the_new_secret(world: World) -> None:
+    state = world.rotation().run()
+    assert state.status == "done"
+    assert state.done == list(STEPS)
+    held = world.store.read()
+    assert list(held) == [state.new_id]
+    assert world.api.secret("i1") == held[str(state.new_id)].reveal().decode()
+    events = [(line["step"], line["event"]) for line in world.audit()]
+    for step in STEPS:
+        assert (step, "started") in events
+        assert (step, "done") in events
+    text = (world.tmp / "audit.log").read_text() + (world.tmp / "state.json").read_text()
+    assert OLD not in text
+    new_value = world.api.secret("i1")
+    assert new_value is not None
+    assert new_value not in text  # ids and fingerprints only, never a value
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(world: World) -> None:
+    before = (world.tmp / "secrets.json").read_text()
+    lines = world.rotation().plan()
+    assert len(lines) == 1 + len(STEPS)
+    assert "PUT /v1/integrator/webhook-secret" in "\n".join(lines)
+    assert (world.tmp / "secrets.json").read_text() == before
+    assert not (world.tmp / "state.json").exists()
+    assert world.api.secret("i1") == OLD
+
+
+def test_a_replica_that_never_serves_the_new_secret_rolls_everything_back(world: World) -> None:
+    world.frozen.add(1)  # this replica stops refreshing: it will never serve the new secret
+    world.nodes[1].keyring.close()
+    settings = Settings(**{**FAST.__dict__, "deploy_timeout": 0.5})
+    with pytest.raises(RotationTimeout, match=r"r1.*rolled back"):
+        world.rotation(settings).run()
+    assert list(world.store.read()) == ["k1"]
+    assert world.api.secret("i1") == OLD  # nothing changed at the provider
+    state = StateFile(world.tmp / "state.json").load()
+    assert state is not None
+    assert state.status == "rolled_back"
+    assert ("rollback", "rolled_back") in [(e["step"], e["event"]) for e in world.audit()]
+
+
+def test_too_few_live_replicas_is_a_timeout_not_a_switch(world: World) -> None:
+    for node in world.nodes:
+        node.reporter.close()  # withdrawn: no replica is live
+    world.nodes.clear()
+    settings = Settings(**{**FAST.__dict__, "deploy_timeout": 0.3})
+    with pytest.raises(RotationTimeout, match="0 live replica"):
+        world.rotation(settings).run()
+    assert world.api.secret("i1") == OLD
+
+
+class Interrupted(Exception):
+    """Stands for the process dying in the middle of a wait."""
+
+
+def interrupt_after(step: str) -> Callable[[World], None]:
+    """A hook that interrupts the rotation at its first wait after ``step`` is done."""
+
+    def hook(world: World) -> None:
+        if (step, "done") in [(e["step"], e["event"]) for e in world.audit()]:
+            raise Interrupted
+
+    return hook
+
+
+def test_retire_is_refused_while_the_old_secret_still_verifies(world: World) -> None:
+    state_file = StateFile(world.tmp / "state.json")
+    rotation = world.rotation()
+    rotation.run()
+    state = state_file.load()
+    assert state is not None
+    # the old secret is back in the store and a stubborn sender still signs with it
+    world.store.update(lambda held: {**held, "k1": Secret(OLD, id="k1")}, token="t")
+    state.done = list(STEPS[: STEPS.index("retire")])
+    state.status = "running"
+    state.old = {"k1": state.old["k1"]}
+    state_file.save(state)
+    world.sending = lambda: [OLD]
+    for _ in range(5):
+        world.tick(0.05)
+    with pytest.raises(RotationRefused, match="verified traffic"):
+        world.rotation().run(resume=True)
+    forced = Settings(**{**FAST.__dict__, "force": True})
+    world.sending = None
+    assert world.rotation(forced).run(resume=True).status == "done"
+    assert ("retire", "forced") in [(e["step"], e["event"]) for e in world.audit()]
+
+
+def test_the_old_secret_is_never_retired_when_the_new_one_is_missing(world: World) -> None:
+    state_file = StateFile(world.tmp / "state.json")
+    world.rotation().run()
+    state = state_file.load()
+    assert state is not None
+    world.store.update(lambda held: {"k1": Secret(OLD, id="k1")}, token="lost")
+    state.done = list(STEPS[: STEPS.index("retire")])
+    state.status = "running"
+    state_file.save(state)
+    with pytest.raises(RotationRefused, match="does not hold the new secret"):
+        world.rotation().run(resume=True)
+    assert list(world.store.read()) == ["k1"]  # the only secret stays
+
+
+def test_resume_abort_and_a_second_rotation_in_progress(world: World) -> None:
+    with pytest.raises(RotationError, match="no rotation in progress to resume"):
+        world.rotation().run(resume=True)
+    world.hook = interrupt_after("store")  # dies waiting for the deployment
+    with pytest.raises(Interrupted):
+        world.rotation().run()
+    world.hook = None
+    assert len(world.store.read()) == 2
+    with pytest.raises(RotationError, match=r"in progress.*--resume"):
+        world.rotation().run()
+    state = world.rotation().abort()
+    assert state.status == "aborted"
+    assert list(world.store.read()) == ["k1"]  # rolled back; the provider never switched
+    assert world.api.secret("i1") == OLD
+
+    world.hook = interrupt_after("switch")  # dies after switching the provider
+    with pytest.raises(Interrupted):
+        world.rotation().run()
+    world.hook = None
+    assert world.api.secret("i1") != OLD
+    with pytest.raises(RotationRefused, match="only go forward"):
+        world.rotation().abort()
+    assert world.rotation().run(resume=True).status == "done"
+    assert len(world.store.read()) == 1
+
+
+def test_a_second_process_cannot_run_the_same_rotation(world: World) -> None:
+    holder = StateFile(world.tmp / "state.json")
+    holder.lock()
+    try:
+        with pytest.raises(RotationError, match="another hookseal rotate"):
+            world.rotation().run()
+    finally:
+        holder.unlock()
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(RotationError):
+        Settings(poll=0)
+    with pytest.raises(RotationError):
+        Settings(min_deliveries=0)

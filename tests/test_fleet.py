@@ -1,0 +1,121 @@
+"""Heartbeats: what a replica reports (fingerprints, counters by value), and where it lives
+(a real redis-server with TTLs, a directory with expiry)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from _redis_server import redis_server
+from hookseal import Keyring, Secret, SecretSet, Verifier
+from hookseal.fleet import (
+    DirectoryFleet,
+    FleetReporter,
+    FleetView,
+    RedisFleet,
+    ReplicaReport,
+    set_fingerprint,
+    verified_since,
+)
+from hookseal.secrets import fingerprint
+from hookseal.sources import CallableSource
+from hookseal.testing import ManualClock, signed_request
+
+OLD, NEW = "old-fleet-secret-value", "new-fleet-secret-value"
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as url:
+        yield url
+
+
+def test_set_fingerprint_names_ids_and_values_without_showing_them() -> None:
+    a = set_fingerprint([Secret(OLD, id="k1"), Secret(NEW, id="k2")])
+    assert a == set_fingerprint([Secret(NEW, id="k2"), Secret(OLD, id="k1")])  # order-free
+    assert a != set_fingerprint([Secret(OLD, id="k1"), Secret(NEW + "x", id="k2")])
+    assert a != set_fingerprint([Secret(OLD, id="k1"), Secret(NEW, id="k3")])
+    assert OLD not in a
+    assert a.startswith("set-")
+
+
+def test_report_counts_verifications_by_value_and_holds_no_value(tmp_path: Path) -> None:
+    held = {"secrets": [Secret(OLD, id="current")]}
+    keyring = Keyring(CallableSource(lambda: held["secrets"]), refresh_interval=60)
+    keyring.start()
+    clock = ManualClock()
+    reporter = FleetReporter(keyring, DirectoryFleet(tmp_path), replica_id="r1", clock=clock)
+    verifier = Verifier(keyring)
+    for _ in range(3):
+        verifier.verify(*signed_request({"a": 1}, OLD))
+    first = reporter.beat()
+    assert first.ready
+    assert first.secrets == {"current": fingerprint(OLD.encode())}
+    assert first.matches == {fingerprint(OLD.encode()): 3}
+    assert first.last_match == {fingerprint(OLD.encode()): clock()}
+    assert OLD not in first.to_json()
+    # the id "current" now names another value (a relabel): new matches count for the new value
+    held["secrets"] = [Secret(NEW, id="current")]
+    keyring.refresh_after_mismatch()
+    clock.advance(5)
+    verifier.verify(*signed_request({"a": 2}, NEW))
+    second = reporter.beat()
+    assert second.matches == {fingerprint(OLD.encode()): 3, fingerprint(NEW.encode()): 1}
+    assert second.last_match[fingerprint(OLD.encode())] == clock() - 5
+    assert ReplicaReport.from_json(second.to_json()) == second
+    keyring.close()
+
+
+def test_a_cold_keyring_reports_not_ready(tmp_path: Path) -> None:
+    def failing() -> list[Secret]:
+        raise RuntimeError("source down")
+
+    keyring = Keyring(CallableSource(failing), refresh_interval=60)
+    report = FleetReporter(keyring, DirectoryFleet(tmp_path)).beat()
+    assert not report.ready
+    assert report.set_fingerprint is None
+    assert report.reason
+
+
+def test_redis_fleet_reports_expire_and_close_withdraws(redis_url: str) -> None:
+    fleet = RedisFleet(redis_url, group="g1")
+    view = FleetView(fleet)
+    secrets = SecretSet([Secret(OLD, id="k1")])
+    short = FleetReporter(secrets, fleet, replica_id="short", interval=0.05, ttl=0.2)
+    kept = FleetReporter(secrets, fleet, replica_id="kept", interval=1, ttl=60)
+    short.beat()
+    kept.start()
+    assert sorted(r.replica for r in view.live()) == ["kept", "short"]
+    deadline = time.monotonic() + 10
+    while "short" in [r.replica for r in view.live()]:  # Redis expires it by itself
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert view.lagging(fingerprint(NEW.encode())) == ["kept"]
+    assert view.lagging(fingerprint(OLD.encode())) == []
+    fleet.note({"rotation": "rot-1", "step": "deploy"})
+    kept.beat()
+    assert kept.notice == {"rotation": "rot-1", "step": "deploy"}
+    kept.close()
+    assert view.live() == []
+    assert FleetView(RedisFleet(redis_url, group="other")).live() == []
+    fleet.close()
+
+
+def test_directory_fleet_ignores_and_clears_expired_reports(tmp_path: Path) -> None:
+    clock = ManualClock()
+    fleet = DirectoryFleet(tmp_path, clock=clock)
+    reporter = FleetReporter(SecretSet([OLD]), fleet, replica_id="r/1", interval=1, ttl=3)
+    reporter.beat()
+    assert [r.replica for r in fleet.reports()] == ["r/1"]
+    clock.advance(3.5)
+    assert fleet.reports() == []
+    assert list(tmp_path.glob("replica-*")) == []
+
+
+def test_verified_since_survives_a_replica_restart() -> None:
+    base = {"r1@1.0": {"fp-new": 4}, "r2@1.0": {"fp-new": 1}}
+    now = {"r1@1.0": {"fp-new": 6}, "r2@9.0": {"fp-new": 2}}  # r2 restarted: counts anew
+    assert verified_since(base, now, "fp-new") == 2 + 2
