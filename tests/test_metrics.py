@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from _uvicorn_server import uvicorn_server
-from hookseal import InMemoryReplayGuard, Keyring, Secret, VerificationError, Verifier
+from hookseal import InMemoryReplayGuard, Keyring, Secret, VerificationError, Verifier, sign
 from hookseal.fleet import DirectoryFleet, FleetReporter
 from hookseal.metrics import Metrics, OpenTelemetryMetrics, PrometheusExporter
 from hookseal.sources import CallableSource
@@ -185,3 +185,32 @@ def test_exporters_name_their_extra_when_the_library_is_missing(
         PrometheusExporter(Metrics())
     with pytest.raises(ConfigurationError, match=r"hookseal\[otel\]"):
         OpenTelemetryMetrics(Metrics())
+
+
+async def test_a_request_signing_scheme_keeps_its_url_and_pending_class_when_observed() -> None:
+    """An observed verifier passes every argument through (url=, method=, now=) and keeps a
+    scheme's own pending class: observing must never change what is verified."""
+    metrics = Metrics()
+    url = "https://example.com/hooks/sms?x=1"
+    body = b"From=%2B15550001111&Body=hi"
+    headers = {**sign(body, "twilio-token", scheme="twilio", url=url)}
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    observed = Verifier(["twilio-token"], scheme="twilio", observer=metrics)
+    plain = Verifier(["twilio-token"], scheme="twilio")
+    observed.verify(body, headers, url=url)
+    await observed.averify(body, headers, url=url)
+    for verifier in (observed, plain):
+        pending = verifier.begin(headers, url=url)
+        assert isinstance(pending, type(plain.begin(headers, url=url)))
+        pending.update(body)
+        pending.finish()
+    pending = await observed.abegin(headers, url=url)
+    pending.update(body)
+    await pending.afinish()
+    samples = {(s.name, s.labels): s.value for s in metrics.samples()}
+    fp = Secret("twilio-token").id
+    key = (
+        "hookseal_verifications",
+        (("scheme", "twilio"), ("outcome", "verified"), ("secret_id", fp)),
+    )
+    assert samples[key] == 4

@@ -53,47 +53,62 @@ def _verified(verifier: Any, result: Any) -> Any:
     return result
 
 
-@cache
-def _classes() -> tuple[type[Any], type[Any]]:
-    """The observed subclasses, made once (verifier.py imports this module)."""
-    from .verifier import PendingVerification, Verifier
+def _observed_pending(base: type[Any]) -> type[Any]:
+    """The observed subclass of ``base`` (PendingVerification or a scheme's own subclass, such
+    as the general path's), made once per base; every argument is passed through as given, so
+    a parameter added to the base is never dropped here."""
+    found = _PENDING_CLASSES.get(base)
+    if found is not None:
+        return found
 
-    verify = Verifier.verify
-
-    class ObservedPending(PendingVerification):
+    class ObservedPending(base):  # type: ignore[misc]
         __slots__ = ()
 
-        def update(self, chunk: Any) -> None:
+        def update(self, *args: Any, **kwargs: Any) -> None:
             try:
-                super().update(chunk)
+                super().update(*args, **kwargs)
             except VerificationError as error:
                 _refused(self._verifier, error)
                 raise
 
-        def finish(self) -> Any:
+        def finish(self, *args: Any, **kwargs: Any) -> Any:
             try:
-                return _verified(self._verifier, super().finish())
+                return _verified(self._verifier, super().finish(*args, **kwargs))
             except VerificationError as error:
                 _refused(self._verifier, error)
                 raise
 
-        async def afinish(self) -> Any:
-            verifier = self._verifier
-            if verifier._static and verifier.replay_guard is None:
-                return self.finish()  # the base class does the same: count it once
+        async def afinish(self, *args: Any, **kwargs: Any) -> Any:
             try:
-                return _verified(self._verifier, await super().afinish())
+                result = await super().afinish(*args, **kwargs)
             except VerificationError as error:
                 _refused(self._verifier, error)
                 raise
+            return _verified(self._verifier, result)
+
+    ObservedPending.__name__ = ObservedPending.__qualname__ = "Observed" + base.__name__
+    _PENDING_CLASSES[base] = ObservedPending
+    return ObservedPending
+
+
+_PENDING_CLASSES: dict[type[Any], type[Any]] = {}
+
+
+@cache
+def _classes() -> tuple[type[Any]]:
+    """The observed verifier class, made once (verifier.py imports this module). Every method
+    passes its arguments through as given (url=, method=, now=, ...)."""
+    from .verifier import Verifier
+
+    verify = Verifier.verify
 
     class ObservedVerifier(Verifier):
         __slots__ = ()
 
-        def verify(self, body: Any, headers: Any, *, now: Any = None) -> Any:
+        def verify(self, *args: Any, **kwargs: Any) -> Any:
             # the hot path: one frame more than Verifier.verify and one call to the observer
             try:
-                result = verify(self, body, headers, now=now)
+                result = verify(self, *args, **kwargs)
             except VerificationError as error:
                 _refused(self, error)
                 raise
@@ -103,31 +118,30 @@ def _classes() -> tuple[type[Any], type[Any]]:
                 pass
             return result
 
-        async def averify(self, body: Any, headers: Any, *, now: Any = None) -> Any:
-            if self._static and self.replay_guard is None:
-                return self.verify(body, headers, now=now)  # as the base class: count it once
+        async def averify(self, *args: Any, **kwargs: Any) -> Any:
             try:
-                return _verified(self, await super().averify(body, headers, now=now))
+                result = await super().averify(*args, **kwargs)
             except VerificationError as error:
                 _refused(self, error)
                 raise
+            return _verified(self, result)
 
-        def begin(self, headers: Any, *, now: Any = None) -> Any:
+        def begin(self, *args: Any, **kwargs: Any) -> Any:
             try:
-                pending = super().begin(headers, now=now)
+                pending = super().begin(*args, **kwargs)
             except VerificationError as error:
                 _refused(self, error)
                 raise
-            pending.__class__ = ObservedPending
+            pending.__class__ = _observed_pending(type(pending))
             return pending
 
-        async def abegin(self, headers: Any, *, now: Any = None) -> Any:
+        async def abegin(self, *args: Any, **kwargs: Any) -> Any:
             try:
-                pending = await super().abegin(headers, now=now)
+                pending = await super().abegin(*args, **kwargs)
             except VerificationError as error:
                 _refused(self, error)
                 raise
-            pending.__class__ = ObservedPending
+            pending.__class__ = _observed_pending(type(pending))
             return pending
 
-    return ObservedVerifier, ObservedPending
+    return (ObservedVerifier,)
