@@ -58,5 +58,5 @@ def load(names: Sequence[str] = CASE_MODULES) -> list[CaseModule]:
     modules: list[CaseModule] = []
     for name in names:
         module = importlib.import_module(f"{__name__}.{name}")
-        modules.append(module)  # type: ignore[arg-type]
+        modules.append(module)  # type: ignore[arg-type,unused-ignore]
     return modules

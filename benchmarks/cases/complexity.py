@@ -4,7 +4,9 @@ Counting (:mod:`benchmarks.cases.invariants`) sees every Python call, but not wo
 one C call: a body joined again on every chunk, or hashed twice, costs time without a single
 extra call. These checks time two sizes of one thing side by side (interleaved, median of
 per-repetition ratios, see :mod:`benchmarks.timing`) and compare the ratio with what linear
-cost gives. The limits sit at twice the linear ratio: a busy machine moves both sizes
+cost gives. A cost that is linear (a fixed part plus a part per byte, secret or signature)
+gives at most the size ratio: the fixed part only lowers it. The limits sit at 1.5 times that
+bound (2x for "constant"): a busy machine moves both sizes
 together, so its noise stays far below that (docs/benchmarks.md shows the spread measured under
 load), while a quadratic regression lands at many times the linear ratio. A ratio over its
 limit is measured again, up to :data:`ATTEMPTS` times; the check fails only when every attempt
@@ -33,7 +35,7 @@ GROUP = "complexity"
 ATTEMPTS = 3
 REPEATS = 31
 BATCH_NS = 20_000_000
-CHUNK = 4 * KIB
+CHUNK = KIB
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def _verify_at(size: int) -> Callable[[], Callable[[], object]]:
 
 
 def _asgi_at(size: int) -> Callable[[], Callable[[], object]]:
-    """One request through the guarded Starlette app, the body in 4 KiB chunks."""
+    """One request through the guarded Starlette app, the body in 1 KiB chunks."""
 
     def build() -> Callable[[], object]:
         body = body_of(size)
@@ -106,15 +108,15 @@ CHECKS: tuple[Check, ...] = (
         _verify_at(64 * KIB),
         _verify_at(MIB),
         16.0,
-        32.0,
+        24.0,
         "linear in the body",
     ),
     Check(
-        "ASGI middleware, 4 KiB chunks: time at 1 MiB / at 64 KiB",
+        "ASGI middleware, 1 KiB chunks: time at 1 MiB / at 64 KiB",
         _asgi_at(64 * KIB),
         _asgi_at(MIB),
         16.0,
-        32.0,
+        24.0,
         "linear in the body and its chunks",
     ),
     Check(
@@ -122,7 +124,7 @@ CHECKS: tuple[Check, ...] = (
         _forged(1, 1, 64 * KIB),
         _forged(16, 1, 64 * KIB),
         16.0,
-        32.0,
+        24.0,
         "linear in active secrets",
     ),
     Check(
@@ -134,8 +136,8 @@ CHECKS: tuple[Check, ...] = (
         "constant in presented signatures",
     ),
 )
-"""The gate's timed checks. Linear ratios are what linear cost gives at these sizes (hashing
-dominates at 64 KiB and above); each limit is twice that."""
+"""The gate's timed checks. ``linear`` is the most a linear cost can give (the size ratio);
+each limit is 1.5 times that (2 for the constant one)."""
 
 
 def _ratio(check: Check, repeats: int, batch_ns: int) -> float:
@@ -176,7 +178,7 @@ def tables(rows: Sequence[Row]) -> list[str]:
     if not found:
         return []
     lines = [
-        "### Complexity ratios (timed side by side; limit = 2x the linear ratio)",
+        "### Complexity ratios (timed side by side, thread CPU time; limit 1.5x the linear bound)",
         "",
         "| check | linear | measured | limit | attempts |",
         "|---|---:|---:|---:|---|",

@@ -29,6 +29,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,20 @@ CHUNKS: tuple[int, ...] = (4, 8, 16, 32)
 SIZES: tuple[int, ...] = (64, 64 * KIB, MIB)
 DEFAULT = "signature"
 REQUESTS = 10
+
+CALL_BUDGET: dict[str, int] = {
+    "signature": 10,
+    "github": 10,
+    "standard": 9,
+    "stripe": 8,
+    "slack": 8,
+    "shopify": 11,
+}
+"""Python calls one valid ``verify()`` may make per scheme (1 KiB, one secret, a dict of
+headers in the usual spelling): what the fast paths cost when written (9, 9, 8, 7, 7, 10), plus
+one. Losing a fast path costs 2 or more (the plain-dict header read: 9 -> 11; Standard
+Webhooks' parser: 8 -> 14). Counted, so exact: a change that makes the hot path leaner lowers
+these; one that must add a call raises them, on purpose and in review."""
 
 
 class PlainHeaders(Mapping[str, str]):
@@ -112,7 +127,7 @@ def _schemes() -> list[Row]:
         rows.append(
             _row(
                 f"verify() {scheme}, valid",
-                count(lambda b=body, h=headers, a=arg: verify(b, h, secret, scheme=a), REQUESTS),
+                count(partial(verify, body, headers, secret, scheme=arg), REQUESTS),
                 kind="scheme",
                 scheme=scheme,
             )
@@ -120,7 +135,7 @@ def _schemes() -> list[Row]:
         rows.append(
             _row(
                 f"verify() {scheme}, valid, headers in a plain Mapping",
-                count(lambda b=body, h=plain, a=arg: verify(b, h, secret, scheme=a), REQUESTS),
+                count(partial(verify, body, plain, secret, scheme=arg), REQUESTS),
                 kind="careful",
                 scheme=scheme,
             )
@@ -139,7 +154,7 @@ def _secrets() -> list[Row]:
         rows.append(
             _row(
                 f"{n} secrets, forged",
-                count(_refused(lambda v=verifier: v.verify(body, forged)), REQUESTS),
+                count(_refused(partial(verifier.verify, body, forged)), REQUESTS),
                 kind="secrets-forged",
                 n=n,
             )
@@ -147,7 +162,7 @@ def _secrets() -> list[Row]:
         rows.append(
             _row(
                 f"{n} secrets, valid (steady state)",
-                count(lambda v=verifier, h=valid: v.verify(body, h), REQUESTS),
+                count(partial(verifier.verify, body, valid), REQUESTS),
                 kind="secrets-valid",
                 n=n,
             )
@@ -166,7 +181,7 @@ def _signatures() -> list[Row]:
         rows.append(
             _row(
                 f"{n} signatures, forged",
-                count(_refused(lambda h=headers: verifier.verify(body, h)), REQUESTS),
+                count(_refused(partial(verifier.verify, body, headers)), REQUESTS),
                 kind="signatures",
                 n=n,
             )
@@ -183,12 +198,12 @@ def _sizes() -> list[Row]:
         rows.append(
             _row(
                 f"verify() at {size_label(size)}",
-                count(lambda b=body, h=headers: verify(b, h, secret), REQUESTS),
+                count(partial(verify, body, headers, secret), REQUESTS),
                 kind="size",
                 size=size,
             )
         )
-        peak = peak_bytes(lambda b=body, h=headers: verify(b, h, secret))
+        peak = peak_bytes(partial(verify, body, headers, secret))
         row = _row(f"verify() at {size_label(size)}, peak memory", None, kind="peak", size=size)
         row.extra["peak_bytes"] = peak
         rows.append(row)
@@ -214,7 +229,7 @@ def _chunks() -> list[Row]:
         rows.append(
             _row(
                 f"streamed, {n} chunks",
-                count(lambda c=chunks: _streamed(verifier, headers, c), REQUESTS),
+                count(partial(_streamed, verifier, headers, chunks), REQUESTS),
                 kind="chunks",
                 n=n,
             )
@@ -330,17 +345,18 @@ def targets(rows: Sequence[Row]) -> list[Outcome]:
         count_outcome("hash objects keyed per request (key set-up), any scenario", value, 0, where)
     )
     valid = [r for r in counted if r.params["kind"] in _VALID_KINDS]
-    most = max(valid, key=lambda r: abs(r.extra["hmac_passes"] - 1))
-    found.append(
-        count_outcome(
-            "HMAC passes per valid request (every scheme, size, chunking, secrets count, "
-            "middleware): furthest from 1",
-            float(most.extra["hmac_passes"]),
-            1,
-            most.contender,
-            exact=True,
+    if valid:
+        most = max(valid, key=lambda r: abs(r.extra["hmac_passes"] - 1))
+        found.append(
+            count_outcome(
+                "HMAC passes per valid request (every scheme, size, chunking, secrets count, "
+                "middleware): furthest from 1",
+                float(most.extra["hmac_passes"]),
+                1,
+                most.contender,
+                exact=True,
+            )
         )
-    )
     forged = _of(rows, "secrets-forged")
     if forged:
         most = max(forged, key=lambda r: abs(r.extra["hmac_passes"] / r.params["n"] - 1))
@@ -410,7 +426,24 @@ def targets(rows: Sequence[Row]) -> list[Outcome]:
         )
     scheme_rows = {r.params["scheme"]: r for r in _of(rows, "scheme")}
     careful_rows = {r.params["scheme"]: r for r in _of(rows, "careful")}
-    shared = [s for s in SCHEMES if s in scheme_rows and s in careful_rows]
+    if scheme_rows:
+        over = {
+            s: row.extra["python_calls"] / CALL_BUDGET[s]
+            for s, row in scheme_rows.items()
+            if s in CALL_BUDGET
+        }
+        scheme = max(over, key=lambda s: over[s])
+        found.append(
+            count_outcome(
+                "fast paths kept: Python calls per verify() with a dict of headers / budget, "
+                "worst scheme",
+                over[scheme],
+                1.0,
+                scheme,
+                unit="x",
+            )
+        )
+    shared = [s for s in scheme_rows if s in careful_rows]
     if shared:
         ratios = {
             s: scheme_rows[s].extra["python_calls"] / careful_rows[s].extra["python_calls"]
@@ -419,7 +452,7 @@ def targets(rows: Sequence[Row]) -> list[Outcome]:
         scheme = max(ratios, key=lambda s: ratios[s])
         found.append(
             count_outcome(
-                "fast path kept: Python calls with a dict / with a plain Mapping, worst scheme",
+                "header fast paths: Python calls with a dict / with a plain Mapping, worst scheme",
                 ratios[scheme],
                 0.9,
                 scheme,
