@@ -33,6 +33,7 @@ CASE_MODULES: tuple[str, ...] = (
     "verify",
     "peers",
     "asgi",
+    "servers",
     "wsgi",
 )
 """Module names under ``benchmarks.cases``, in the order they run (full mode)."""
