@@ -276,7 +276,7 @@ def targets(rows: Sequence[Row]) -> list[Outcome]:
             _, ratio = _added(group, CONTROL, BARE)
             found.append(
                 ratio_outcome(
-                    "bias control in-process: second bare Starlette / first, |ratio - 1|",
+                    "bias control in-process: second bare Starlette / first, distance from 1.00",
                     abs(ratio - 1),
                     0.03,
                     "build order no longer matters",
