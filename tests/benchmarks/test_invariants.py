@@ -15,7 +15,7 @@ from benchmarks.model import Outcome, Row
 from hookseal import Verifier, verify
 from hookseal import verifier as verifier_module
 from hookseal._material import Ed25519Material, HmacMaterial
-from hookseal.schemes import Scheme, StandardWebhooks
+from hookseal.schemes import Scheme, Slack, StandardWebhooks
 from hookseal.schemes import signature as signature_module
 
 Part = Callable[[], list[Row]]
@@ -148,25 +148,16 @@ def test_a_quadratic_loop_over_secrets_fails(monkeypatch: pytest.MonkeyPatch) ->
     assert outcome.fails
 
 
-def test_a_lost_fast_path_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Standard Webhooks' dict fast path gone: every request takes the careful path."""
-    monkeypatch.setattr(StandardWebhooks, "parse", StandardWebhooks._parse)
+@pytest.mark.parametrize("scheme", [StandardWebhooks, Slack])
+def test_a_lost_fast_path_fails(monkeypatch: pytest.MonkeyPatch, scheme: Any) -> None:
+    """A scheme's dict fast path gone: every request takes the careful path (4 and 6 more
+    calls here, past the budget's one call of slack by a margin no state of the process
+    moves)."""
+    monkeypatch.setattr(scheme, "parse", scheme._parse)
     outcome = gate([invariants._schemes], "fast paths kept")
     assert outcome.fails
-    assert outcome.where == "standard"
-
-
-def test_a_lost_header_fast_path_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The plain-dict branch of header reading gone (the default scheme reads one header)."""
-    from hookseal import headers
-
-    careful = headers._from_mapping
-    monkeypatch.setattr(
-        signature_module, "read_header", lambda h, name, spelling: careful(h, name, spelling)
-    )
-    outcome = gate([invariants._schemes], "fast paths kept")
-    assert outcome.fails
-    assert outcome.where == "signature"
+    assert outcome.where == scheme.name
+    assert outcome.value >= 1.3
 
 
 def test_checking_each_v1a_twice_fails(monkeypatch: pytest.MonkeyPatch) -> None:
