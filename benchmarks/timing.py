@@ -1,8 +1,11 @@
 """Interleaved timing: the contenders of a group alternate within one run, medians per call.
 
-Each repetition times one batch of every contender in turn (the order rotates per repetition
-so none always runs first, right after another's cache misses), with the garbage collector
-off during the batch. A batch is sized once, after a warm-up, to last about ``batch_ns``.
+Each repetition times one batch of every contender in turn, with the garbage collector off
+during the batch. The order is shuffled every repetition (with a fixed seed), so that no
+contender always runs first, nor always right after the same other one: a rotation keeps the
+neighbours, and a contender that always follows a different framework pays for that one's
+cache misses every time (measured: two identical Starlette apps differed by 3% when one always
+ran after FastAPI). A batch is sized once, after a warm-up, to last about ``batch_ns``.
 
 The clock is :func:`time.thread_time_ns`, the CPU time of this thread: it does not run while
 the thread waits for a core, so a busy machine (other processes taking turns on the same
@@ -14,6 +17,7 @@ few percent (docs/benchmarks.md). On an idle machine the two clocks agree.
 from __future__ import annotations
 
 import gc
+import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -74,10 +78,11 @@ def measure(
         _batch(contender.call, 3)
     loops = {c.name: _loops_for(c.call, batch_ns, clock) for c in contenders}
     samples: dict[str, list[float]] = {c.name: [] for c in contenders}
-    count = len(contenders)
-    for r in range(repeats):
-        for i in range(count):
-            contender = contenders[(i + r) % count]
+    order = list(contenders)
+    shuffle = random.Random(len(contenders) * 7919 + repeats).shuffle
+    for _ in range(repeats):
+        shuffle(order)
+        for contender in order:
             n = loops[contender.name]
             samples[contender.name].append(_batch(contender.call, n, clock) / n)
     base = samples[reference]
