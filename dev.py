@@ -8,6 +8,7 @@ Python 3.10+.
     python3 dev.py test-fast  # the same without the packaging checks and the benchmarks
     python3 dev.py package    # build, twine check, install the wheel into an empty venv and use it
     python3 dev.py docs       # build the documentation site into site/ (mkdocs, strict)
+    python3 dev.py bench      # the full benchmark tables (installs wrk when it can)
 
 Everything goes into ``.venv`` beside this file: ``demo`` installs hookseal with its ``demo``
 extra only (FastAPI, uvicorn, httpx), ``setup`` adds every extra, ``test`` the ``dev`` extra
@@ -28,6 +29,8 @@ import tempfile
 import time
 import venv
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -200,6 +203,29 @@ def ensure_redis_server() -> None:
         sys.exit("redis-server still not found after installing it")
 
 
+def ensure_wrk() -> None:
+    """The real-server benchmarks load the servers with wrk when it is there (Debian's
+    package); without it they fall back to a pure-Python load generator, so this never fails."""
+    if shutil.which("wrk"):
+        return
+    apt = shutil.which("apt-get")
+    if apt is None or not (hasattr(os, "geteuid") and os.geteuid() == 0):
+        print("wrk not found: the server benchmarks use the pure-Python load generator")
+        return
+    say("installing wrk (Debian package) to load the benchmark servers")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(apt, "update", "-qq", env=env, check=False)
+    run(apt, "install", "-y", "-qq", "--no-install-recommends", "wrk", env=env, check=False)
+
+
+def bench() -> None:
+    """The full benchmark tables (a few minutes); writes benchmarks/results.json."""
+    ensure_venv("dev")
+    ensure_wrk()
+    say("full benchmarks")
+    sys.exit(run(PYTHON, "-m", "benchmarks", check=False))
+
+
 def demo() -> None:
     ensure_venv("demo")
     say("running the demo: a sender posts signed, forged and rotated webhooks to an example app")
@@ -293,6 +319,10 @@ print("without its extra, RedisSource says: " + refusal)
 
 
 def run_tests(full: bool = True) -> None:
+    """Lint and types (they stop the run), the suite, the docs build, then (``full``) the
+    packaging checks and the quick benchmark check. Every step after the suite runs even when
+    an earlier one failed; the suite's summary line is printed last, whatever failed, and the
+    first failure is the exit status."""
     ensure_venv("dev")
     ensure_redis_server()
     say("lint and format (ruff)")
@@ -305,41 +335,69 @@ def run_tests(full: bool = True) -> None:
     code = run(
         PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", check=False
     )
-    if code == 5:
-        sys.exit("pytest collected no tests: that is a failure, not a pass")
-    if code != 0:
-        sys.exit(code)
-    summary = test_summary(report)
-    docs(report.parent / "site")
+    summary, ran = test_summary(report, code)
+    failures: list[tuple[int, str]] = []
+    if code == 5 or (code == 0 and not ran):
+        failures.append((5, "pytest ran no test: that is a failure, not a pass"))
+    elif code != 0:
+        failures.append((code, f"pytest failed with exit status {code}"))
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("the documentation build failed", partial(docs, report.parent / "site"))
+    ]
     if full:
-        package()
-        say("quick benchmarks (fails only on a gross regression)")
-        run(PYTHON, "-m", "benchmarks", "--quick", "--check")
-    print(f"\n{summary}")  # the suite's result, last, so it is what a reader of the log sees
+        steps.append(("the package checks failed", package))
+        steps.append(("the benchmark check failed (see its Gates FAILED line)", bench_check))
+    for message, step in steps:
+        step_code = attempt(step)
+        if step_code != 0:
+            failures.append((step_code, message))
+    for _, message in failures:
+        print(f"\n{message}")
+    print(f"\n{summary}", flush=True)  # the suite's result, last, so it is what a reader sees
+    if failures:
+        sys.exit(failures[0][0])
 
 
-def test_summary(report: Path) -> str:
-    """'tests: N passed, N failed, N skipped' from pytest's JUnit XML report."""
-    suite = ElementTree.parse(report).getroot()  # noqa: S314 - our own file, just written
+def bench_check() -> None:
+    say("quick benchmark check (counted invariants and complexity ratios, not timings)")
+    run(PYTHON, "-m", "benchmarks", "--quick", "--check")
+
+
+def attempt(step: Callable[[], None]) -> int:
+    """Run a step that stops with sys.exit on failure; its exit status (0 when it passed)."""
+    try:
+        step()
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) and stop.code else 1
+    return 0
+
+
+def test_summary(report: Path, code: int) -> tuple[str, bool]:
+    """('tests: N passed, N failed, N skipped', whether any test passed or failed) from
+    pytest's JUnit XML report; a line that says so when there is no readable report."""
+    try:
+        suite = ElementTree.parse(report).getroot()  # noqa: S314 - our own file, just written
+    except (OSError, ElementTree.ParseError):
+        return f"tests: no report (pytest exited with status {code})", False
     if suite.tag == "testsuites":
         suite = suite[0]
     total, skipped = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
     failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-    if total - skipped - failed <= 0:
-        sys.exit("pytest ran no test: that is a failure, not a pass")
-    return f"tests: {total - skipped - failed} passed, {failed} failed, {skipped} skipped"
+    passed = total - skipped - failed
+    return f"tests: {passed} passed, {failed} failed, {skipped} skipped", passed + failed > 0
 
 
 def main(argv: list[str]) -> None:
     if sys.version_info < (3, 10):  # noqa: UP036 - this file runs before any check of ours
         sys.exit("hookseal needs Python 3.10 or newer")
-    commands = {
+    commands: dict[str, Callable[[], None]] = {
         "demo": demo,
         "setup": setup,
         "test": run_tests,
-        "test-fast": lambda: run_tests(full=False),
+        "test-fast": partial(run_tests, full=False),
         "package": package,
         "docs": docs,
+        "bench": bench,
     }
     if len(argv) != 1 or argv[0] not in commands:
         sys.exit("usage: python3 dev.py " + " | ".join(commands))

@@ -143,8 +143,12 @@ def middleware_panel(ax: Axes, doc: Document) -> None:
         values.append(g)
         colours.append(COLOURS["hookseal"])
         notes.append(f"  {100 * b / g:.0f}% of bare req/s")
-    server = {r["contender"]: r for r in doc["rows"] if r["group"] == "uvicorn"}
-    if len(server) == 2:
+    server = {
+        r["contender"]: r
+        for r in doc["rows"]
+        if r["group"] == "servers" and r["params"].get("server") == "uvicorn"
+    }
+    if "Starlette (bare)" in server and "Starlette + WebhookVerificationMiddleware" in server:
         b_row = server["Starlette (bare)"]
         g_row = server["Starlette + WebhookVerificationMiddleware"]
         labels += ["uvicorn + Starlette: bare", "uvicorn + Starlette: middleware"]
@@ -161,7 +165,7 @@ def middleware_panel(ax: Axes, doc: Document) -> None:
         ax.text(value, y, f" {value:.1f}{note}", va="center", fontsize=7)
     ax.set_xlabel(
         "µs per request, 1 KiB body, one secret (lower is better)\n"
-        "in-process: wall time; uvicorn: server CPU time"
+        "in-process: thread CPU time; uvicorn: server CPU time"
     )
     ax.set_title("Middleware overhead: each app bare and with hookseal", fontsize=10)
     ax.set_xlim(0, max(values) * 1.45)

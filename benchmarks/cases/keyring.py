@@ -19,7 +19,7 @@ from hookseal.sources import StaticSource
 from hookseal.sources._base import Fetched
 
 from .. import timing
-from ..model import KIB, Config, Outcome, Row, ratio_outcome
+from ..model import KIB, Config, Outcome, Row, count_outcome, ratio_outcome
 from ..timing import Contender
 from .inputs import body_of, make_secrets, request_for
 
@@ -154,12 +154,11 @@ def targets(rows: Sequence[Row]) -> list[Outcome]:
             )
         if row.group == "keyring-flood":
             found.append(
-                ratio_outcome(
-                    f"source fetches per cooldown under {FORGED:,} forged requests",
+                count_outcome(
+                    f"source fetches per cooldown under {FORGED:,} forged requests "
+                    "(the design allows at most one)",
                     row.ratio,
-                    1.0,
-                    "the design allows at most one per cooldown",
-                    unit="",
+                    1,
                 )
             )
     return found

@@ -299,3 +299,86 @@ def test_mixed_hmac_and_ed25519_rotation() -> None:
     for i in range(len(BODY)):
         pending.update(BODY[i : i + 1])
     assert pending.finish() == verifier.verify(BODY, only_ed, now=NOW)
+
+
+# -- v1a cost: a forged request costs a bounded number of Ed25519 checks per key ---------------
+
+
+class CountingKey:
+    """Stands in for an Ed25519 public key and counts the signature checks made with it."""
+
+    def __init__(self, key: object) -> None:
+        self.key = key
+        self.calls = 0
+
+    def verify(self, signature: bytes, data: bytes) -> None:
+        self.calls += 1
+        self.key.verify(signature, data)  # type: ignore[attr-defined]
+
+
+def counted(verifier: Verifier) -> list[CountingKey]:
+    """Wrap the public key of every secret of ``verifier`` in a counter."""
+    counters = []
+    for secret in verifier.provider.secret_set():
+        material = verifier.scheme.material(secret)
+        counter = CountingKey(material._public)  # type: ignore[attr-defined]
+        material._public = counter  # type: ignore[attr-defined]
+        counters.append(counter)
+    return counters
+
+
+def forged_v1a(count: int) -> dict[str, str]:
+    entries = " ".join("v1a," + base64.b64encode(bytes([i]) * 64).decode() for i in range(count))
+    return headers_for(entries)
+
+
+def checks(counters: list[CountingKey]) -> int:
+    return sum(c.calls for c in counters)
+
+
+@pytest.mark.parametrize("keys", [1, 2, 3])
+@pytest.mark.parametrize("streamed", [False, True])
+def test_forged_v1a_costs_a_bounded_number_of_checks_per_key(keys: int, streamed: bool) -> None:
+    """Up to MAX_V1A_SIGNATURES v1a entries are checked; more is malformed and costs nothing."""
+    from hookseal.schemes.standard import MAX_V1A_SIGNATURES
+
+    verifier = Verifier([ed25519_keys()[1] for _ in range(keys)], scheme="standard")
+    counters = counted(verifier)
+
+    def attempt(headers: dict[str, str]) -> None:
+        if not streamed:
+            verifier.verify(BODY, headers, now=NOW)
+            return
+        pending = verifier.begin(headers, now=NOW)
+        pending.update(BODY[:5])
+        pending.update(BODY[5:])
+        pending.finish()
+
+    with pytest.raises(SignatureMismatch):
+        attempt(forged_v1a(MAX_V1A_SIGNATURES))
+    assert checks(counters) <= MAX_V1A_SIGNATURES * keys
+    for too_many in (MAX_V1A_SIGNATURES + 1, 16):
+        before = checks(counters)
+        with pytest.raises(MalformedSignature):
+            attempt(forged_v1a(too_many))
+        assert checks(counters) == before  # refused before any Ed25519 check
+
+
+@pytest.mark.parametrize("held", [0, 1, 5])
+def test_rotation_with_six_sender_keys_verifies_with_any_one(held: int) -> None:
+    """A sender mid-rotation signs with every key; a receiver holding any one of them accepts."""
+    pairs = [ed25519_keys() for _ in range(6)]
+    headers = sign(BODY, [whsk for whsk, _, _ in pairs], scheme="standard", now=NOW)
+    assert len(headers["webhook-signature"].split()) == 6
+    verifier = Verifier(pairs[held][1], scheme="standard")
+    counters = counted(verifier)
+    assert verifier.verify(BODY, headers, now=NOW)
+    assert checks(counters) <= 6
+
+
+def test_v1a_limit_leaves_room_for_v1_entries() -> None:
+    whsk, whpk, _ = ed25519_keys()
+    others = " ".join(v1(b"other" + bytes([i])) for i in range(10))
+    headers = sign(BODY, whsk, scheme="standard", now=NOW, message_id="msg_1")
+    mixed = headers_for(f"{others} {headers['webhook-signature']}")
+    assert check(mixed, whpk)

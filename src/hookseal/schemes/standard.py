@@ -5,6 +5,11 @@ signature header holds space-separated ``<version>,<base64>`` entries: ``v1`` is
 keyed with the base64-decoded ``whsec_`` secret, ``v1a`` is Ed25519, checked with a ``whpk_``
 public key (a ``whsk_`` private key both signs and verifies). Unknown versions are ignored.
 The ``svix-`` header names are read when the ``webhook-`` ones are absent.
+
+An Ed25519 signature does not say which key made it, and each check hashes the whole signed
+content, so every ``v1a`` entry costs one full check per ``whpk_`` key. The entries are capped
+at :data:`MAX_V1A_SIGNATURES` (more is malformed, refused before any check): a forged request
+costs at most that many checks per key, instead of one per entry the header can hold.
 """
 
 from __future__ import annotations
@@ -35,12 +40,19 @@ from ._base import (
     require,
 )
 
-__all__ = ["StandardWebhooks"]
+__all__ = ["MAX_V1A_SIGNATURES", "StandardWebhooks"]
 
 _ID, _TIMESTAMP, _SIGNATURE = "webhook-id", "webhook-timestamp", "webhook-signature"
 _WEBHOOK = (_ID, _TIMESTAMP, _SIGNATURE)
 _SVIX = ("svix-id", "svix-timestamp", "svix-signature")
 _MAX_ID_LENGTH = 256
+
+MAX_V1A_SIGNATURES = 6
+"""The most ``v1a`` entries one request may carry. Senders sign with one key per entry during a
+rotation; Svix, the largest fan-out we know of, signs with the current key and at most five
+previous ones (each kept 24 hours). A cap tied to the receiver's key count would refuse the
+usual rotation (the receiver already holds only the new key while the sender still signs with
+both), so the cap is this constant: a forged request costs at most six checks per key."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +154,11 @@ def _signatures(value: str, header: str) -> tuple[tuple[bytes, ...], tuple[bytes
         if version == "v1":
             hmacs.append(decode_base64(encoded, 32, header))
         elif version == "v1a":
+            if len(eds) == MAX_V1A_SIGNATURES:  # each one would cost a check per whpk_ key
+                raise MalformedSignature(
+                    f"the {header} header holds more than {MAX_V1A_SIGNATURES} v1a signatures",
+                    header=header,
+                )
             eds.append(decode_base64(encoded, 64, header))
     if not hmacs and not eds:
         raise MissingSignature(f"the {header} header has no v1 or v1a signature", header=header)
