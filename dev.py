@@ -20,6 +20,7 @@ Standard library only: this file runs before anything is installed.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -111,8 +112,8 @@ def dependencies(extras: str) -> list[str] | None:
     """hookseal's own requirements plus those of ``extras`` (comma separated), read from
     pyproject.toml, with ``hookseal[...]`` self-references expanded; None before Python 3.11,
     which has no TOML parser in its standard library."""
-    try:
-        import tomllib
+    try:  # by name: mypy checks this file as Python 3.10, whose standard library has no tomllib
+        tomllib = importlib.import_module("tomllib")
     except ImportError:
         return None
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
