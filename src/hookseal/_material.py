@@ -12,6 +12,8 @@ import hmac
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from ._accel import hmac_key
+
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
         Ed25519PrivateKey,
@@ -49,12 +51,16 @@ class KeyMaterial(Protocol):
 
 
 class HmacMaterial:
-    """Pre-keyed HMAC-SHA256 (inner and outer states computed once)."""
+    """Pre-keyed HMAC-SHA256 (inner and outer states computed once).
 
-    __slots__ = ("_inner", "_outer")
+    With the C accelerator, ``_fast`` holds the same states in C and does the hashing.
+    """
+
+    __slots__ = ("_fast", "_inner", "_outer")
     kind = "hmac-sha256"
 
     def __init__(self, key: bytes) -> None:
+        self._fast = hmac_key(key)
         if len(key) > _BLOCK:
             key = hashlib.sha256(key).digest()
         key = key.ljust(_BLOCK, b"\x00")
@@ -73,6 +79,9 @@ class HmacMaterial:
     def matches(
         self, prefix: bytes, body: bytes, hmac_sigs: Sequence[bytes], ed25519_sigs: Sequence[bytes]
     ) -> bool:
+        fast = self._fast
+        if fast is not None:
+            return fast.matches(prefix, body, hmac_sigs)
         if not hmac_sigs:
             return False
         # digest() inlined and a plain loop instead of any(<genexpr>): this is the hot path.
@@ -89,6 +98,9 @@ class HmacMaterial:
         return False
 
     def start(self, prefix: bytes) -> Digester:
+        fast = self._fast
+        if fast is not None:
+            return fast.start(prefix)
         return _HmacDigester(self._inner.copy(), self._outer, prefix)
 
     def sign(self, message: bytes) -> bytes:

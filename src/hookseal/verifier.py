@@ -17,6 +17,7 @@ import threading
 from collections.abc import Hashable, Sequence
 from typing import Any, NamedTuple
 
+from . import _accel
 from ._material import Digester
 from ._time import Clock, Instant, to_epoch, wall_clock
 from .errors import (
@@ -76,6 +77,7 @@ class Verifier:
 
     __slots__ = (
         "_clock",
+        "_fast",
         "_fixed",
         "_preferred",
         "_static",
@@ -123,6 +125,8 @@ class Verifier:
                 self.scheme.material(secret)
             if not self.provider._bounded:  # no windows: the candidates never change
                 self._fixed = self.provider._secrets
+        # The optional C accelerator's whole check, when it applies (see _accel.py).
+        self._fast = _accel.signature_check(self.scheme, self.provider, self._fixed, Verified)
 
     def __repr__(self) -> str:
         return (
@@ -134,6 +138,11 @@ class Verifier:
 
     def verify(self, body: Body, headers: HeadersLike, *, now: Instant | None = None) -> Verified:
         """Verify ``body`` (the raw bytes as received) against ``headers``; raise if it fails."""
+        fast = self._fast
+        if fast is not None and now is None:
+            found = fast(self, body, headers)  # None: an input the Python path must judge
+            if found is not None:
+                return found  # type: ignore[no-any-return]
         moment, presented = self._prepare(body, headers, now)
         preferred = self._preferred
         if preferred is not None and self._fixed is not None:
