@@ -11,6 +11,7 @@ these same checks, time-bounded, against a build with AddressSanitizer.
 from __future__ import annotations
 
 import base64
+import functools
 import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -187,10 +188,14 @@ def plan_of(verifier: Verifier) -> Any:
     return verifier._fast.__self__  # type: ignore[attr-defined]
 
 
+@functools.cache
+def _parser(scheme: Signature) -> Any:
+    return plan_of(Verifier("k", scheme=scheme))
+
+
 def check_parse(scheme: Signature, value: str | bytes) -> None:
     """The C parser reads what Signature.parse reads, or leaves the value to it."""
-    plan = plan_of(Verifier("k", scheme=scheme))
-    fast = plan.parse(value)
+    fast = _parser(scheme).parse(value)
     try:
         presented = scheme.parse({scheme.header: value})  # type: ignore[arg-type]
     except VerificationError:

@@ -7,6 +7,7 @@ is not sure about goes the pure-Python way. :func:`speedups_enabled` says which 
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from types import ModuleType
@@ -32,12 +33,12 @@ def _load() -> ModuleType | None:
     if os.environ.get("HOOKSEAL_NO_SPEEDUPS", "") not in ("", "0"):
         return None
     try:
-        from . import _speedups
+        module = importlib.import_module("hookseal._speedups")
     except ImportError:  # not built (no compiler or no OpenSSL headers): pure Python
         return None
-    if getattr(_speedups, "ABI", None) != ABI:
+    if getattr(module, "ABI", None) != ABI:
         return None  # built from other sources than these: not trusted
-    return _speedups
+    return module
 
 
 _speedups: Any = _load()

@@ -23,6 +23,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #define ABI_VERSION 1           /* hookseal/_accel.py refuses a module built from other code */
@@ -654,30 +655,39 @@ plan_header(PlanObject *plan, PyObject *headers)
     return value;
 }
 
+/* plan_parse on a str or bytes header value; 0 for the Python path. */
+static int
+plan_parse_object(PlanObject *plan, PyObject *value, Digest *out)
+{
+    Py_ssize_t size;
+    const unsigned char *chars = header_chars(value, &size);
+    int count = 0;
+    if (chars == NULL) return 0;
+#ifdef HOOKSEAL_FUZZ
+    {
+        /* The AddressSanitizer build parses an exactly sized copy, so that a read one byte past
+         * the value (in a str or bytes object, its trailing NUL) is caught too. */
+        unsigned char *copy = malloc(size ? (size_t)size : 1);
+        if (copy != NULL) {
+            memcpy(copy, chars, (size_t)size);
+            count = plan_parse(plan, copy, size, out);
+            free(copy);
+        }
+    }
+#else
+    count = plan_parse(plan, chars, size, out);
+#endif
+    return count;
+}
+
 /* Digests presented in ``headers`` into ``out``: their number, or 0 for the Python path. */
 static int
 plan_presented(PlanObject *plan, PyObject *headers, Digest *out)
 {
     PyObject *value = plan_header(plan, headers);
-    const unsigned char *chars;
-    Py_ssize_t size;
-    int count = 0;
+    int count;
     if (value == NULL) return 0;
-    chars = header_chars(value, &size);
-    if (chars != NULL) {
-#ifdef HOOKSEAL_FUZZ
-        /* ASan build: parse an exactly sized copy, so a read one byte past the value (which in
-         * a str or bytes object would hit its trailing NUL) is caught. */
-        unsigned char *copy = PyMem_RawMalloc(size ? (size_t)size : 1);
-        if (copy != NULL) {
-            memcpy(copy, chars, (size_t)size);
-            count = plan_parse(plan, copy, size, out);
-            PyMem_RawFree(copy);
-        }
-#else
-        count = plan_parse(plan, chars, size, out);
-#endif
-    }
+    count = plan_parse_object(plan, value, out);
     Py_DECREF(value);
     return count;
 }
@@ -816,13 +826,8 @@ static PyObject *
 plan_parse_value(PlanObject *plan, PyObject *value)
 {
     Digest presented[MAX_SIGNATURES];
-    const unsigned char *chars;
-    Py_ssize_t size;
-    int count;
+    int count = plan_parse_object(plan, value, presented);
     PyObject *digests;
-    chars = header_chars(value, &size);
-    if (chars == NULL) Py_RETURN_NONE;
-    count = plan_parse(plan, chars, size, presented);
     if (count == 0) Py_RETURN_NONE;
     digests = PyTuple_New(count);
     for (int i = 0; digests != NULL && i < count; i++) {
