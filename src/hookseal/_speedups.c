@@ -496,7 +496,8 @@ decode_base64(const unsigned char *text, Py_ssize_t size, unsigned char *out)
 typedef struct {
     PyObject_HEAD
     PyObject *spelling;  /* str: the header as usually written, the key of a plain dict */
-    PyObject *name;      /* bytes: the header name in lower case, for ASGI's pair list */
+    PyObject *lower;     /* str: in lower case (the same object when the spelling is) */
+    PyObject *name;      /* bytes: in lower case, for ASGI's pair list */
     PyObject *prefix;    /* bytes: the optional prefix in lower case, maybe empty */
     int encoding;
     int require_prefix;
@@ -614,7 +615,12 @@ plan_header(PlanObject *plan, PyObject *headers)
 {
     PyObject *value = NULL;
     if (PyDict_CheckExact(headers)) {
+        /* read_header's order: the usual spelling, then the lower-case name (the rest of a
+         * case-blind search is the Python path's). */
         value = PyDict_GetItemWithError(headers, plan->spelling);
+        if (value == NULL && !PyErr_Occurred() && plan->lower != plan->spelling) {
+            value = PyDict_GetItemWithError(headers, plan->lower);
+        }
         if (value == NULL) {
             PyErr_Clear();
             return NULL;
@@ -644,6 +650,10 @@ plan_header(PlanObject *plan, PyObject *headers)
     }
     else if (is_mapping(headers)) {
         value = PyObject_CallMethodOneArg(headers, str_get, plan->spelling);
+        if (value == Py_None && plan->lower != plan->spelling) {
+            Py_DECREF(value);
+            value = PyObject_CallMethodOneArg(headers, str_get, plan->lower);
+        }
         if (value == NULL) {
             PyErr_Clear();
             return NULL;
@@ -884,12 +894,16 @@ plan_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->keys = Py_NewRef(keys);
     self->results = Py_NewRef(results);
     lower = PyObject_CallMethod(spelling, "lower", NULL);
+    if (lower != NULL && PyUnicode_Compare(lower, spelling) == 0) {
+        Py_DECREF(lower);
+        lower = Py_NewRef(spelling);
+    }
+    self->lower = lower;
     self->name = lower ? PyUnicode_AsASCIIString(lower) : NULL;
-    Py_XDECREF(lower);
     lower = PyObject_CallMethod(prefix, "lower", NULL);
     self->prefix = lower ? PyUnicode_AsASCIIString(lower) : NULL;
     Py_XDECREF(lower);
-    if (self->name == NULL || self->prefix == NULL) Py_CLEAR(self);
+    if (self->lower == NULL || self->name == NULL || self->prefix == NULL) Py_CLEAR(self);
     return (PyObject *)self;
 }
 
@@ -908,6 +922,7 @@ static int
 plan_clear(PlanObject *self)
 {
     Py_CLEAR(self->spelling);
+    Py_CLEAR(self->lower);
     Py_CLEAR(self->name);
     Py_CLEAR(self->prefix);
     Py_CLEAR(self->scheme);
