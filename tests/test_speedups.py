@@ -292,6 +292,35 @@ def test_unusual_bodies_and_verifier_states_go_the_python_way() -> None:
     assert plan.check(verifier, BODY, headers) is None
 
 
+class _Raising(Mapping[str, str]):
+    """A mapping whose lookups fail with ``error``."""
+
+    def __init__(self, error: BaseException) -> None:
+        self._error = error
+
+    def __getitem__(self, key: str) -> str:
+        raise self._error
+
+    def get(self, key: str, default: object = None) -> Any:
+        raise self._error
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def test_a_mapping_that_fails_goes_the_python_way_but_an_interruption_stops() -> None:
+    verifier = Verifier(SECRETS)
+    plan = _plan(verifier)
+    assert plan.check(verifier, BODY, _Raising(TypeError("broken"))) is None
+    with pytest.raises(MalformedHeader):  # what the Python path makes of it
+        verifier.verify(BODY, _Raising(TypeError("broken")))
+    with pytest.raises(KeyboardInterrupt):
+        plan.check(verifier, BODY, _Raising(KeyboardInterrupt()))
+
+
 def test_a_repeated_header_is_still_refused_through_the_fallback() -> None:
     verifier = Verifier(SECRETS)
     value = sign(BODY, SECRETS[0])["Signature"].encode()

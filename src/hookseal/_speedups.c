@@ -589,16 +589,24 @@ header_chars(PyObject *value, Py_ssize_t *size)
     return NULL;
 }
 
+/* Clear an error raised by user code the Python path will run again (and raise again), but
+ * never an interruption (KeyboardInterrupt, SystemExit): 0 then, with it still set. */
+static int
+clear_for_python_path(void)
+{
+    if (!PyErr_ExceptionMatches(PyExc_Exception)) return 0;
+    PyErr_Clear();
+    return 1;
+}
+
+/* isinstance(headers, Mapping): 1, 0, or -1 with an interruption set. */
 static int
 is_mapping(PyObject *headers)
 {
     int found;
     if (Py_TYPE(headers) == mapping_seen) return 1;
-    found = PyObject_IsInstance(headers, mapping_abc);
-    if (found < 0) {
-        PyErr_Clear();
-        return 0;
-    }
+    found = PyObject_IsInstance(headers, mapping_abc); /* may run __subclasshook__ */
+    if (found < 0) return clear_for_python_path() ? 0 : -1;
     if (found) {
         PyTypeObject *old = mapping_seen;
         Py_INCREF(Py_TYPE(headers));
@@ -608,12 +616,14 @@ is_mapping(PyObject *headers)
     return found;
 }
 
-/* The value of the plan's header (a new reference), or NULL (and no error) when the Python
- * path must read it: absent, repeated in a pair list, not exact str/bytes, too long. */
+/* The value of the plan's header (a new reference), or NULL when the Python path must read
+ * it (absent, repeated in a pair list, not exact str/bytes...) or, with an error set, when a
+ * mapping's code was interrupted. */
 static PyObject *
 plan_header(PlanObject *plan, PyObject *headers)
 {
     PyObject *value = NULL;
+    int mapping;
     if (PyDict_CheckExact(headers)) {
         /* read_header's order: the usual spelling, then the lower-case name (the rest of a
          * case-blind search is the Python path's). */
@@ -622,7 +632,7 @@ plan_header(PlanObject *plan, PyObject *headers)
             value = PyDict_GetItemWithError(headers, plan->lower);
         }
         if (value == NULL) {
-            PyErr_Clear();
+            if (PyErr_Occurred()) clear_for_python_path(); /* a key's __eq__ raised */
             return NULL;
         }
         Py_INCREF(value);
@@ -648,14 +658,15 @@ plan_header(PlanObject *plan, PyObject *headers)
         }
         Py_XINCREF(value);
     }
-    else if (is_mapping(headers)) {
+    else if ((mapping = is_mapping(headers)) != 0) {
+        if (mapping < 0) return NULL;
         value = PyObject_CallMethodOneArg(headers, str_get, plan->spelling);
         if (value == Py_None && plan->lower != plan->spelling) {
             Py_DECREF(value);
             value = PyObject_CallMethodOneArg(headers, str_get, plan->lower);
         }
         if (value == NULL) {
-            PyErr_Clear();
+            clear_for_python_path();
             return NULL;
         }
     }
@@ -690,13 +701,14 @@ plan_parse_object(PlanObject *plan, PyObject *value, Digest *out)
     return count;
 }
 
-/* Digests presented in ``headers`` into ``out``: their number, or 0 for the Python path. */
+/* Digests presented in ``headers`` into ``out``: their number, 0 for the Python path, or -1
+ * with an error set (an interruption). */
 static int
 plan_presented(PlanObject *plan, PyObject *headers, Digest *out)
 {
     PyObject *value = plan_header(plan, headers);
     int count;
-    if (value == NULL) return 0;
+    if (value == NULL) return PyErr_Occurred() ? -1 : 0;
     count = plan_parse_object(plan, value, out);
     Py_DECREF(value);
     return count;
@@ -780,6 +792,7 @@ plan_check(PlanObject *plan, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE;
     }
     signatures = plan_presented(plan, headers, presented);
+    if (signatures < 0) return NULL;
     if (signatures == 0) Py_RETURN_NONE;
     preferred = PyObject_GetAttr(verifier, str_preferred);
     if (preferred == NULL) {
