@@ -321,6 +321,40 @@ def test_a_mapping_that_fails_goes_the_python_way_but_an_interruption_stops() ->
         plan.check(verifier, BODY, _Raising(KeyboardInterrupt()))
 
 
+def test_attributes_are_read_from_the_slots_while_the_class_is_unchanged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    verifier = Verifier(SECRETS)
+    plan = _plan(verifier)
+    assert plan.reads_slots
+    headers = sign(BODY, SECRETS[2])
+    assert plan.check(verifier, BODY, headers).secret_id == Secret(SECRETS[2]).id
+    # Changing the class (its version tag) makes the check read attributes the generic way.
+    monkeypatch.setattr(Verifier, "_mismatch", Verifier._mismatch, raising=True)
+    monkeypatch.setattr(Verifier, "extra", 1, raising=False)
+    assert plan.check(verifier, BODY, headers).secret_id == Secret(SECRETS[2]).id
+    verifier.replay_guard = InMemoryReplayGuard()
+    assert plan.check(verifier, BODY, headers) is None
+    verifier.replay_guard = None
+    del verifier._preferred  # an unset slot: the Python path reads it (and fails the same way)
+    assert plan.check(verifier, BODY, headers) is None
+
+
+class _Subclass(Verifier):
+    """A user's subclass (the same slots, found through the base class)."""
+
+    __slots__ = ()
+
+
+def test_a_subclass_is_checked_in_c_too() -> None:
+    verifier = _Subclass(SECRETS)
+    plan = _plan(verifier)
+    assert plan.reads_slots
+    assert plan.check(verifier, BODY, sign(BODY, SECRETS[0])).secret_id == Secret(SECRETS[0]).id
+    other = Verifier(SECRETS)  # another verifier (other secrets): not this plan's to decide
+    assert plan.check(other, BODY, sign(BODY, SECRETS[0])) is None
+
+
 def test_a_repeated_header_is_still_refused_through_the_fallback() -> None:
     verifier = Verifier(SECRETS)
     value = sign(BODY, SECRETS[0])["Signature"].encode()

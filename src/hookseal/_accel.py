@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from . import _speedups as _speedups_module
-    from .schemes import Scheme
-    from .secrets import Secret, SecretProvider
+    from .verifier import Verifier
 
 __all__ = ["hmac_key", "signature_check", "speedups_enabled"]
 
@@ -54,13 +53,8 @@ def hmac_key(key: bytes) -> _speedups_module.HmacKey | None:
     return None if _speedups is None else _speedups.HmacKey(key)
 
 
-def signature_check(
-    scheme: Scheme,
-    provider: SecretProvider,
-    fixed: tuple[Secret, ...] | None,
-    result_type: Callable[..., object],
-) -> Check | None:
-    """The fused C check of the default scheme for a verifier of fixed secrets, or None.
+def signature_check(verifier: Verifier, result_type: Callable[..., object]) -> Check | None:
+    """The fused C check of the default scheme for ``verifier``, or None where it does not apply.
 
     Only the exact ``Signature`` scheme over a plain ``SecretSet`` without windows qualifies:
     there the candidates never change and a mismatch refreshes nothing. ``result_type`` makes
@@ -70,6 +64,7 @@ def signature_check(
     from .schemes.signature import Signature
     from .secrets import SecretSet
 
+    scheme, provider, fixed = verifier.scheme, verifier.provider, verifier._fixed
     if _speedups is None or fixed is None:
         return None
     if type(scheme) is not Signature or type(provider) is not SecretSet:
@@ -92,6 +87,7 @@ def signature_check(
         fixed,
         tuple(keys),
         tuple(result_type(secret_id=s.id, scheme=scheme.name) for s in fixed),
+        type(verifier),
     )
     check: Check = plan.check
     return check

@@ -26,6 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if PY_VERSION_HEX < 0x030C0000
+#include <structmember.h> /* PyMemberDef and T_OBJECT_EX, public in Python.h from 3.12 */
+#define Py_T_OBJECT_EX T_OBJECT_EX
+#endif
+
 #define ABI_VERSION 1           /* hookseal/_accel.py refuses a module built from other code */
 #define DIGEST_SIZE 32
 #define BLOCK_SIZE 64
@@ -89,8 +94,13 @@ is_ascii_str(PyObject *text)
     return PyUnicode_IS_ASCII(text);
 }
 
-static PyObject *str_replay_guard, *str_scheme, *str_provider, *str_fixed, *str_max_body_size,
-    *str_preferred, *str_mismatch, *str_get;
+/* The verifier's attributes the fused check reads, by index. */
+enum { ATTR_REPLAY_GUARD, ATTR_SCHEME, ATTR_PROVIDER, ATTR_FIXED, ATTR_MAX_BODY_SIZE,
+       ATTR_PREFERRED, ATTR_COUNT };
+static const char *const attribute_names[ATTR_COUNT] = {
+    "replay_guard", "scheme", "provider", "_fixed", "max_body_size", "_preferred"};
+static PyObject *attribute_strs[ATTR_COUNT];
+static PyObject *str_mismatch, *str_get;
 static PyObject *mapping_abc;          /* collections.abc.Mapping */
 static PyTypeObject *mapping_seen;     /* the last type found to be a Mapping (strong ref) */
 
@@ -506,6 +516,11 @@ typedef struct {
     PyObject *secrets;   /* tuple of Secret: the verifier's fixed candidates, in order */
     PyObject *keys;      /* tuple of HmacKey, one per secret */
     PyObject *results;   /* tuple of Verified, one per secret (immutable, so shared) */
+    /* Where the verifier's type keeps the attributes read per call (its __slots__), to read
+     * them as the member descriptors would, while the type is unchanged (its version tag). */
+    PyTypeObject *verifier_type;
+    unsigned int verifier_version;
+    Py_ssize_t offsets[ATTR_COUNT];
 } PlanObject;
 
 static PyTypeObject PlanType;
@@ -714,22 +729,45 @@ plan_presented(PlanObject *plan, PyObject *headers, Digest *out)
     return count;
 }
 
-/* verifier.<name> is ``expected`` (no error is left set). */
+/* Whether the slot offsets recorded for the plan still describe ``verifier``'s type. */
 static int
-attribute_is(PyObject *verifier, PyObject *name, PyObject *expected)
+slots_valid(PlanObject *plan, PyObject *verifier)
 {
-    PyObject *value = PyObject_GetAttr(verifier, name);
-    if (value == NULL) {
-        PyErr_Clear();
-        return 0;
+    PyTypeObject *type = plan->verifier_type;
+    if (type == NULL || Py_TYPE(verifier) != type || plan->verifier_version == 0) return 0;
+#ifdef Py_TPFLAGS_VALID_VERSION_TAG
+    if (!PyType_HasFeature(type, Py_TPFLAGS_VALID_VERSION_TAG)) return 0;
+#endif
+    return type->tp_version_tag == plan->verifier_version;
+}
+
+/* verifier.<attribute> as a new reference, or NULL (no error left set) if it has none. */
+static PyObject *
+read_attribute(PlanObject *plan, PyObject *verifier, int fast, int attribute)
+{
+    PyObject *value;
+    if (fast) {
+        value = *(PyObject **)((char *)verifier + plan->offsets[attribute]);
+        Py_XINCREF(value);
+        return value;
     }
-    Py_DECREF(value);
-    return value == expected;
+    value = PyObject_GetAttr(verifier, attribute_strs[attribute]);
+    if (value == NULL) PyErr_Clear();
+    return value;
+}
+
+/* verifier.<attribute> is ``expected``. */
+static int
+attribute_is(PlanObject *plan, PyObject *verifier, int fast, int attribute, PyObject *expected)
+{
+    PyObject *value = read_attribute(plan, verifier, fast, attribute);
+    Py_XDECREF(value);
+    return value != NULL && value == expected;
 }
 
 /* The body's bytes in ``view``; 0 when the Python path must judge the body. */
 static int
-plan_body(PyObject *verifier, PyObject *body, Py_buffer *view)
+plan_body(PlanObject *plan, PyObject *verifier, int fast, PyObject *body, Py_buffer *view)
 {
     PyObject *limit;
     int fits = 1;
@@ -749,9 +787,8 @@ plan_body(PyObject *verifier, PyObject *body, Py_buffer *view)
     else {
         return 0;
     }
-    limit = PyObject_GetAttr(verifier, str_max_body_size);
+    limit = read_attribute(plan, verifier, fast, ATTR_MAX_BODY_SIZE);
     if (limit == NULL) {
-        PyErr_Clear();
         fits = 0;
     }
     else if (limit != Py_None) {
@@ -778,27 +815,27 @@ plan_check(PlanObject *plan, PyObject *const *args, Py_ssize_t nargs)
     unsigned char expected[DIGEST_SIZE];
     Py_buffer view;
     Py_ssize_t count = PyTuple_GET_SIZE(plan->secrets), first = -1, found = -1;
-    int signatures;
+    int signatures, fast;
 
     if (nargs != 3) {
         PyErr_SetString(PyExc_TypeError, "check() takes exactly 3 arguments");
         return NULL;
     }
     verifier = args[0], body = args[1], headers = args[2];
-    if (!attribute_is(verifier, str_replay_guard, Py_None) ||
-        !attribute_is(verifier, str_scheme, plan->scheme) ||
-        !attribute_is(verifier, str_provider, plan->provider) ||
-        !attribute_is(verifier, str_fixed, plan->secrets)) {
+    fast = slots_valid(plan, verifier);
+    if (!attribute_is(plan, verifier, fast, ATTR_REPLAY_GUARD, Py_None) ||
+        !attribute_is(plan, verifier, fast, ATTR_SCHEME, plan->scheme) ||
+        !attribute_is(plan, verifier, fast, ATTR_PROVIDER, plan->provider) ||
+        !attribute_is(plan, verifier, fast, ATTR_FIXED, plan->secrets)) {
         Py_RETURN_NONE;
     }
     signatures = plan_presented(plan, headers, presented);
     if (signatures < 0) return NULL;
     if (signatures == 0) Py_RETURN_NONE;
-    preferred = PyObject_GetAttr(verifier, str_preferred);
-    if (preferred == NULL) {
-        PyErr_Clear();
-        Py_RETURN_NONE;
-    }
+    /* A mapping's get() may have run any code: the type may have changed meanwhile. */
+    fast = fast && slots_valid(plan, verifier);
+    preferred = read_attribute(plan, verifier, fast, ATTR_PREFERRED);
+    if (preferred == NULL) Py_RETURN_NONE;
     if (preferred != Py_None) {
         for (Py_ssize_t i = 0; i < count; i++) {
             if (PyTuple_GET_ITEM(plan->secrets, i) == preferred) first = i;
@@ -806,7 +843,7 @@ plan_check(PlanObject *plan, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_DECREF(preferred); /* compared by identity only; the verifier keeps it alive */
     if (preferred != Py_None && first < 0) Py_RETURN_NONE;
-    if (!plan_body(verifier, body, &view)) Py_RETURN_NONE;
+    if (!plan_body(plan, verifier, fast, body, &view)) Py_RETURN_NONE;
 
     /* The preferred secret first, then the others in order: Verifier._find's order, so the
      * same secret is reported when several match. */
@@ -828,7 +865,8 @@ plan_check(PlanObject *plan, PyObject *const *args, Py_ssize_t nargs)
 
     if (found >= 0) {
         if (found != first &&
-            PyObject_SetAttr(verifier, str_preferred, PyTuple_GET_ITEM(plan->secrets, found)) < 0) {
+            PyObject_SetAttr(verifier, attribute_strs[ATTR_PREFERRED],
+                             PyTuple_GET_ITEM(plan->secrets, found)) < 0) {
             return NULL;
         }
         result = PyTuple_GET_ITEM(plan->results, found);
@@ -861,19 +899,49 @@ plan_parse_value(PlanObject *plan, PyObject *value)
     return digests;
 }
 
+/* Record where ``type`` keeps each attribute, if each is a plain __slots__ member (an object
+ * slot read by the generic getattr): otherwise the plan reads them with PyObject_GetAttr. */
+static int
+plan_find_slots(PlanObject *plan, PyObject *type_object)
+{
+    PyTypeObject *type = (PyTypeObject *)type_object;
+    if (type->tp_getattro != PyObject_GenericGetAttr || type->tp_version_tag == 0) return 0;
+    for (int i = 0; i < ATTR_COUNT; i++) {
+        PyObject *descriptor = PyObject_GetAttr(type_object, attribute_strs[i]);
+        PyMemberDef *member;
+        if (descriptor == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        member = Py_IS_TYPE(descriptor, &PyMemberDescr_Type)
+                     ? ((PyMemberDescrObject *)descriptor)->d_member
+                     : NULL;
+        Py_DECREF(descriptor); /* the type keeps it */
+        if (member == NULL || member->type != Py_T_OBJECT_EX || member->offset <= 0 ||
+            (size_t)member->offset + sizeof(PyObject *) > (size_t)type->tp_basicsize) {
+            return 0;
+        }
+        plan->offsets[i] = member->offset;
+    }
+    plan->verifier_type = (PyTypeObject *)Py_NewRef(type_object);
+    plan->verifier_version = type->tp_version_tag;
+    return 0;
+}
+
 static PyObject *
 plan_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"spelling", "encoding", "prefix", "require_prefix", "scheme",
-                               "provider", "secrets", "keys", "results", NULL};
+                               "provider", "secrets", "keys", "results", "verifier_type", NULL};
     PyObject *spelling, *prefix, *scheme, *provider, *secrets, *keys, *results, *lower;
+    PyObject *verifier_type = NULL;
     int encoding, require_prefix;
     PlanObject *self;
     Py_ssize_t count;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "UiUpOOO!O!O!:SignaturePlan", keywords,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "UiUpOOO!O!O!|O!:SignaturePlan", keywords,
                                      &spelling, &encoding, &prefix, &require_prefix, &scheme,
                                      &provider, &PyTuple_Type, &secrets, &PyTuple_Type, &keys,
-                                     &PyTuple_Type, &results)) {
+                                     &PyTuple_Type, &results, &PyType_Type, &verifier_type)) {
         return NULL;
     }
     count = PyTuple_GET_SIZE(secrets);
@@ -917,6 +985,9 @@ plan_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->prefix = lower ? PyUnicode_AsASCIIString(lower) : NULL;
     Py_XDECREF(lower);
     if (self->lower == NULL || self->name == NULL || self->prefix == NULL) Py_CLEAR(self);
+    if (self != NULL && verifier_type != NULL && plan_find_slots(self, verifier_type) < 0) {
+        Py_CLEAR(self);
+    }
     return (PyObject *)self;
 }
 
@@ -928,6 +999,7 @@ plan_traverse(PlanObject *self, visitproc visit, void *arg)
     Py_VISIT(self->secrets);
     Py_VISIT(self->keys);
     Py_VISIT(self->results);
+    Py_VISIT(self->verifier_type);
     return 0;
 }
 
@@ -943,6 +1015,7 @@ plan_clear(PlanObject *self)
     Py_CLEAR(self->secrets);
     Py_CLEAR(self->keys);
     Py_CLEAR(self->results);
+    Py_CLEAR(self->verifier_type);
     return 0;
 }
 
@@ -964,6 +1037,18 @@ static PyMethodDef plan_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *
+plan_reads_slots(PlanObject *plan, void *unused)
+{
+    return PyBool_FromLong(plan->verifier_type != NULL);
+}
+
+static PyGetSetDef plan_getset[] = {
+    {"reads_slots", (getter)plan_reads_slots, NULL,
+     "Whether the verifier's attributes are read from its __slots__ directly.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyTypeObject PlanType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "hookseal._speedups.SignaturePlan",
@@ -974,6 +1059,7 @@ static PyTypeObject PlanType = {
     .tp_traverse = (traverseproc)plan_traverse,
     .tp_clear = (inquiry)plan_clear,
     .tp_methods = plan_methods,
+    .tp_getset = plan_getset,
     .tp_new = plan_new,
 };
 
@@ -1010,13 +1096,10 @@ PyInit__speedups(void)
 {
     PyObject *module, *abc;
     tables_init();
-    if (intern(&str_replay_guard, "replay_guard") < 0 || intern(&str_scheme, "scheme") < 0 ||
-        intern(&str_provider, "provider") < 0 || intern(&str_fixed, "_fixed") < 0 ||
-        intern(&str_max_body_size, "max_body_size") < 0 ||
-        intern(&str_preferred, "_preferred") < 0 || intern(&str_mismatch, "_mismatch") < 0 ||
-        intern(&str_get, "get") < 0) {
-        return NULL;
+    for (int i = 0; i < ATTR_COUNT; i++) {
+        if (intern(&attribute_strs[i], attribute_names[i]) < 0) return NULL;
     }
+    if (intern(&str_mismatch, "_mismatch") < 0 || intern(&str_get, "get") < 0) return NULL;
     abc = PyImport_ImportModule("collections.abc");
     if (abc == NULL) return NULL;
     mapping_abc = PyObject_GetAttrString(abc, "Mapping");

@@ -126,7 +126,7 @@ class Verifier:
             if not self.provider._bounded:  # no windows: the candidates never change
                 self._fixed = self.provider._secrets
         # The optional C accelerator's whole check, when it applies (see _accel.py).
-        self._fast = _accel.signature_check(self.scheme, self.provider, self._fixed, Verified)
+        self._fast = _accel.signature_check(self, Verified)
 
     def __repr__(self) -> str:
         return (
