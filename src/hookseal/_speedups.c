@@ -735,7 +735,9 @@ slots_valid(PlanObject *plan, PyObject *verifier)
 {
     PyTypeObject *type = plan->verifier_type;
     if (type == NULL || Py_TYPE(verifier) != type || plan->verifier_version == 0) return 0;
-#ifdef Py_TPFLAGS_VALID_VERSION_TAG
+#if PY_VERSION_HEX < 0x030C0000
+    /* Before 3.12 a change may leave the tag and clear only this flag; later the flag is
+     * unused and a change zeroes the tag (a later lookup assigns a new one, never reused). */
     if (!PyType_HasFeature(type, Py_TPFLAGS_VALID_VERSION_TAG)) return 0;
 #endif
     return type->tp_version_tag == plan->verifier_version;
