@@ -4,16 +4,19 @@ Python 3.10+.
 
     python3 dev.py demo       # installs what the demo uses, then: signed, forged, rotated webhooks
     python3 dev.py setup      # hookseal with every extra, for the examples and the docs' snippets
-    python3 dev.py test       # lint, types, tests, docs, packaging, then the quick benchmarks
-    python3 dev.py test-fast  # the same without the packaging checks and the benchmarks
+    python3 dev.py test       # lint, types, tests (with the C accelerator, then again in pure
+                              # Python), docs, packaging, fuzzing under ASan, quick benchmarks
+    python3 dev.py test-fast  # the same without the packaging checks, the fuzzing and benchmarks
     python3 dev.py package    # build, twine check, install the wheel into an empty venv and use it
     python3 dev.py docs       # build the documentation site into site/ (mkdocs, strict)
     python3 dev.py bench      # the full benchmark tables (installs wrk when it can)
+    python3 dev.py fuzz [SECONDS]  # only the AddressSanitizer fuzzing of the C accelerator
 
 Everything goes into ``.venv`` beside this file: ``demo`` installs hookseal with its ``demo``
-extra only (FastAPI, uvicorn, httpx), ``setup`` adds every extra, ``test`` the ``dev`` extra
-(the whole toolchain). Each is installed again only when pyproject.toml changed. ``test``
-installs Debian's ``redis-server`` when it is missing (the Redis tests start a real one).
+extra only (FastAPI, uvicorn, httpx; pure Python), ``setup`` adds every extra, ``test`` the
+``dev`` extra (the whole toolchain). Each is installed again only when pyproject.toml or the C
+accelerator's sources changed. ``setup`` and ``test`` install Debian's ``libssl-dev`` (OpenSSL's
+headers, for the optional accelerator) and ``test`` Debian's ``redis-server`` when missing.
 Standard library only: this file runs before anything is installed.
 """
 
@@ -39,6 +42,9 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".hookseal-installed"
+BUILD_INPUTS = ("pyproject.toml", "hatch_build.py", "src/hookseal/_speedups.c")
+"""An editable install compiles the C accelerator in place: reinstall when these change."""
+FUZZ_SECONDS = 60
 SOURCE_PTH = "hookseal-source.pth"  # puts src/ on the path of a demo-only .venv
 # Each extra with the extras it includes (pyproject.toml), so a bigger install satisfies a smaller.
 INCLUDES = {
@@ -68,9 +74,17 @@ def run(*command: str | Path, check: bool = True, env: dict[str, str] | None = N
     return code
 
 
+def build_inputs() -> str:
+    """A digest of what an install depends on (BUILD_INPUTS)."""
+    inputs = hashlib.sha256()
+    for name in BUILD_INPUTS:
+        inputs.update((ROOT / name).read_bytes())
+    return inputs.hexdigest()
+
+
 def installed() -> set[str]:
-    """The install sets recorded in .venv for the current pyproject.toml."""
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    """The install sets recorded in .venv for the current pyproject.toml and C sources."""
+    wanted = build_inputs()
     try:
         stamp = json.loads(STAMP.read_text())
     except (OSError, ValueError):
@@ -82,7 +96,8 @@ def installed() -> set[str]:
 
 def ensure_venv(kind: str) -> None:
     """Create .venv and install hookseal with the extras of ``kind``, unless already there."""
-    have = installed()
+    installed_tools = kind != "demo" and ensure_openssl_headers()
+    have = set() if installed_tools else installed()  # new headers: build the accelerator again
     if any(kind in INCLUDES[h] for h in have if h in INCLUDES):
         return
     started = time.monotonic()
@@ -103,8 +118,7 @@ def ensure_venv(kind: str) -> None:
         pip_install("-e", f".[{EXTRAS[kind]}]")
         for found in VENV.glob(f"lib*/*/site-packages/{SOURCE_PTH}"):
             found.unlink()  # the editable install puts src on the path itself
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    STAMP.write_text(json.dumps({"pyproject": wanted, "sets": sorted(have | {kind})}))
+    STAMP.write_text(json.dumps({"pyproject": build_inputs(), "sets": sorted(have | {kind})}))
     print(f"    ready in {time.monotonic() - started:.0f} s", flush=True)
 
 
@@ -183,6 +197,44 @@ def pip_install(*args: str) -> None:
     if process.wait() != 0:
         print("".join(log[-60:]))
         sys.exit(f"pip install failed: {' '.join(command)}")
+
+
+def ensure_openssl_headers() -> bool:
+    """The C accelerator compiles against OpenSSL's libcrypto: install Debian's libssl-dev (and
+    a C compiler) when missing. True when something was installed (the build must run again).
+    Without apt or root, hookseal is built as pure Python and check_speedups() says so."""
+    if sys.platform != "linux" or Path("/usr/include/openssl/sha.h").exists():
+        return False
+    apt = shutil.which("apt-get")
+    if apt is None or not (hasattr(os, "geteuid") and os.geteuid() == 0):
+        return False
+    packages = ["libssl-dev"] + ([] if shutil.which("cc") else ["gcc", "libc6-dev"])
+    say(f"installing {' '.join(packages)} (Debian) for the C accelerator")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(apt, "update", "-qq", env=env)
+    run(apt, "install", "-y", "-qq", "--no-install-recommends", *packages, env=env)
+    return True
+
+
+def speedups_built() -> bool:
+    """Whether the installed hookseal has its C accelerator (whatever the environment says)."""
+    env = {k: v for k, v in os.environ.items() if k != "HOOKSEAL_NO_SPEEDUPS"}
+    probe = "import hookseal, sys; sys.exit(0 if hookseal.speedups_enabled() else 1)"
+    return subprocess.call([str(PYTHON), "-c", probe], cwd=ROOT, env=env) == 0  # noqa: S603
+
+
+def check_speedups() -> bool:
+    """The tests must see the accelerator when it can be built: in CI its absence fails."""
+    if speedups_built():
+        return True
+    message = (
+        "the C accelerator (hookseal._speedups) is not built: a C compiler and OpenSSL's "
+        "headers (Debian: gcc libssl-dev) are needed; see the install output above"
+    )
+    if os.environ.get("CI"):
+        sys.exit(message)
+    print(f"\nnote: {message}; testing pure Python only", flush=True)
+    return False
 
 
 def ensure_redis_server() -> None:
@@ -325,33 +377,40 @@ print("without its extra, RedisSource says: " + refusal)
 
 
 def run_tests(full: bool = True) -> None:
-    """Lint and types (they stop the run), the suite, the docs build, then (``full``) the
-    packaging checks and the quick benchmark check. Every step after the suite runs even when
-    an earlier one failed; the suite's summary line is printed last, whatever failed, and the
-    first failure is the exit status."""
+    """Lint and types (they stop the run), the suite (with the C accelerator when it is built,
+    then again in pure Python), the docs build, then (``full``) the packaging checks, the
+    fuzzing and the quick benchmark check. Every step after the suite runs even when an
+    earlier one failed; the summary line is printed last, whatever failed, and the first
+    failure is the exit status."""
     ensure_venv("dev")
     ensure_redis_server()
+    accelerated = check_speedups() and not os.environ.get("HOOKSEAL_NO_SPEEDUPS")
+    lint = ("src", "tests", "benchmarks", "examples", "dev.py", "hatch_build.py")
     say("lint and format (ruff)")
-    run(BIN / "ruff", "check", "src", "tests", "benchmarks", "examples", "dev.py")
-    run(BIN / "ruff", "format", "--check", "src", "tests", "benchmarks", "examples", "dev.py")
+    run(BIN / "ruff", "check", *lint)
+    run(BIN / "ruff", "format", "--check", *lint)
     say("types (mypy, strict)")
     run(BIN / "mypy")
-    say("tests (pytest)")
-    report = Path(tempfile.mkdtemp(prefix="hookseal-tests-")) / "junit.xml"
-    code = run(
-        PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", check=False
-    )
-    summary, ran = test_summary(report, code)
     failures: list[tuple[int, str]] = []
-    if code == 5 or (code == 0 and not ran):
-        failures.append((5, "pytest ran no test: that is a failure, not a pass"))
-    elif code != 0:
-        failures.append((code, f"pytest failed with exit status {code}"))
+    say(f"tests (pytest, {'with the C accelerator' if accelerated else 'pure Python'})")
+    code, counts = pytest_pass()
+    failures += judged(code, counts)
+    if accelerated:
+        # The same tests on the pure-Python path (tests/conftest.py says which are left out).
+        say("tests again in pure Python (HOOKSEAL_NO_SPEEDUPS=1, without the server tests)")
+        env = dict(os.environ, HOOKSEAL_NO_SPEEDUPS="1")
+        pure_code, pure = pytest_pass("--pure-python-pass", env=env)
+        print(f"\npure Python pass: {summary_line(pure_code, pure)}", flush=True)
+        failures += judged(pure_code, pure, "the pure Python pass: ")
+        counts = None if counts is None or pure is None else added(counts, pure)
+        code = code or pure_code
     steps: list[tuple[str, Callable[[], None]]] = [
-        ("the documentation build failed", partial(docs, report.parent / "site"))
+        ("the documentation build failed", partial(docs, Path(tempfile.mkdtemp()) / "site"))
     ]
     if full:
         steps.append(("the package checks failed", package))
+        if accelerated:
+            steps.append(("the fuzzing found a problem", partial(fuzz, FUZZ_SECONDS)))
         steps.append(("the benchmark check failed (see its Gates FAILED line)", bench_check))
     for message, step in steps:
         step_code = attempt(step)
@@ -359,9 +418,56 @@ def run_tests(full: bool = True) -> None:
             failures.append((step_code, message))
     for _, message in failures:
         print(f"\n{message}")
-    print(f"\n{summary}", flush=True)  # the suite's result, last, so it is what a reader sees
+    print(f"\n{summary_line(code, counts)}", flush=True)  # last, so it is what a reader sees
     if failures:
         sys.exit(failures[0][0])
+
+
+def pytest_pass(
+    *options: str, env: dict[str, str] | None = None
+) -> tuple[int, tuple[int, int, int] | None]:
+    """Run pytest: its exit status and (passed, failed, skipped) from its report, if any."""
+    report = Path(tempfile.mkdtemp(prefix="hookseal-tests-")) / "junit.xml"
+    command: list[str | Path] = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    command.append(f"--junitxml={report}")
+    code = run(*command, *options, check=False, env=env)
+    return code, test_counts(report)
+
+
+def judged(code: int, counts: tuple[int, int, int] | None, what: str = "") -> list[tuple[int, str]]:
+    """The failure a pytest pass amounts to, if any: "no tests ran" (exit 5, or nothing but
+    skips) is one, not a pass."""
+    ran = counts is not None and counts[0] + counts[1] > 0
+    if code == 5 or (code == 0 and not ran):
+        return [(5, f"{what}pytest ran no test: that is a failure, not a pass")]
+    if code != 0:
+        return [(code, f"{what}pytest failed with exit status {code}")]
+    return []
+
+
+def added(one: tuple[int, int, int], other: tuple[int, int, int]) -> tuple[int, int, int]:
+    return one[0] + other[0], one[1] + other[1], one[2] + other[2]
+
+
+def summary_line(code: int, counts: tuple[int, int, int] | None) -> str:
+    """'tests: N passed, N failed, N skipped', or a line that says there is no report."""
+    if counts is None:
+        return f"tests: no report (pytest exited with status {code})"
+    passed, failed, skipped = counts
+    return f"tests: {passed} passed, {failed} failed, {skipped} skipped"
+
+
+def test_counts(report: Path) -> tuple[int, int, int] | None:
+    """(passed, failed, skipped) from pytest's JUnit XML report; None without a readable one."""
+    try:
+        suite = ElementTree.parse(report).getroot()  # noqa: S314 - our own file, just written
+    except (OSError, ElementTree.ParseError):
+        return None
+    if suite.tag == "testsuites":
+        suite = suite[0]
+    total, skipped = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
+    failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+    return total - skipped - failed, failed, skipped
 
 
 def bench_check() -> None:
@@ -378,19 +484,35 @@ def attempt(step: Callable[[], None]) -> int:
     return 0
 
 
-def test_summary(report: Path, code: int) -> tuple[str, bool]:
-    """('tests: N passed, N failed, N skipped', whether any test passed or failed) from
-    pytest's JUnit XML report; a line that says so when there is no readable report."""
-    try:
-        suite = ElementTree.parse(report).getroot()  # noqa: S314 - our own file, just written
-    except (OSError, ElementTree.ParseError):
-        return f"tests: no report (pytest exited with status {code})", False
-    if suite.tag == "testsuites":
-        suite = suite[0]
-    total, skipped = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
-    failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-    passed = total - skipped - failed
-    return f"tests: {passed} passed, {failed} failed, {skipped} skipped", passed + failed > 0
+def fuzz(seconds: int) -> None:
+    """Build the C accelerator with AddressSanitizer and fuzz it against the Python path."""
+    ensure_venv("dev")
+    runtime = asan_runtime()
+    if runtime is None:
+        sys.exit("fuzzing needs gcc's AddressSanitizer runtime (libasan) on Linux")
+    say(f"fuzzing the C accelerator under AddressSanitizer ({seconds} s)")
+    with tempfile.TemporaryDirectory(prefix="hookseal-asan-") as build:
+        run(PYTHON, "hatch_build.py", "--asan", build)
+        (module,) = Path(build, "hookseal").glob("_speedups*")
+        env = dict(
+            os.environ,
+            LD_PRELOAD=runtime,
+            PYTHONMALLOC="malloc",  # every object its own allocation, so ASan sees its bounds
+            ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=1",
+        )
+        harness = ("tests/fuzz_speedups.py", "--module", module, "--seconds", str(seconds))
+        run(PYTHON, *harness, env=env)
+
+
+def asan_runtime() -> str | None:
+    """gcc's libasan, preloaded into Python (which is not built with ASan itself)."""
+    gcc = shutil.which("gcc")
+    if sys.platform != "linux" or gcc is None:
+        return None
+    found = subprocess.run(  # noqa: S603
+        [gcc, "-print-file-name=libasan.so"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return found if os.path.isabs(found) and os.path.exists(found) else None
 
 
 def main(argv: list[str]) -> None:
@@ -405,8 +527,12 @@ def main(argv: list[str]) -> None:
         "docs": docs,
         "bench": bench,
     }
+    if len(argv) == 2 and argv[0] == "fuzz" and argv[1].isdigit():
+        return fuzz(int(argv[1]))
+    if argv == ["fuzz"]:
+        return fuzz(FUZZ_SECONDS)
     if len(argv) != 1 or argv[0] not in commands:
-        sys.exit("usage: python3 dev.py " + " | ".join(commands))
+        sys.exit("usage: python3 dev.py " + " | ".join(commands) + " | fuzz [SECONDS]")
     commands[argv[0]]()
 
 

@@ -63,6 +63,7 @@ def run_tests(
     monkeypatch.setattr(dev, "docs", lambda site=None: steps("mkdocs", "build"))
     monkeypatch.setattr(dev, "package", package)
     monkeypatch.setattr(dev, "ensure_redis_server", lambda: None)
+    monkeypatch.setattr(dev, "check_speedups", lambda: False)
     monkeypatch.setattr(dev, "run", steps)
     monkeypatch.setattr(dev, "say", lambda message: None)
     status = 0

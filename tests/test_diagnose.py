@@ -224,3 +224,26 @@ def test_headers_in_any_accepted_shape() -> None:
     headers = stripe(COMPACT)
     pairs = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     assert diagnose(COMPACT, pairs, "whsec_test", scheme="stripe", now=NOW).ok
+
+
+def test_a_scheme_that_signs_the_url_is_diagnosed_with_the_url() -> None:
+    """The catalogue's request-signing schemes verify in the diagnosis when given the URL,
+    and are refused with the reason when the URL differs (a proxy in between, say)."""
+    url = "https://example.com/hooks/sms?x=1"
+    body = b"From=%2B15550001111&Body=hi"
+    headers = dict(sign(body, "twilio-token", scheme="twilio", url=url))
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    assert diagnose(body, headers, "twilio-token", scheme="twilio", url=url).ok
+    refused = diagnose(body, headers, "twilio-token", scheme="twilio", url=url + "&y=2")
+    assert not refused.ok
+    assert refused.error is not None and refused.error.code == "signature_mismatch"
+
+
+def test_another_catalogue_scheme_is_named_even_when_it_is_a_data_record() -> None:
+    """The 'try --scheme X' hint looks at every scheme of the catalogue by name (the data
+    records share one class), skipping those that need a URL nobody gave."""
+    body = b'{"event": "charge.success"}'
+    headers = sign(body, "sk_paystack", scheme="paystack")
+    found = diagnose(body, headers, "sk_paystack")
+    assert not found.ok
+    assert any("--scheme paystack" in f.message and f.confirmed for f in found.findings)

@@ -16,6 +16,7 @@ every attempt is over, which a real regression always is.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -76,6 +77,7 @@ def _asgi_at(size: int) -> Callable[[], Callable[[], object]]:
         def call() -> object:
             return loop.run_until_complete(apps.drive_asgi(app, headers, chunks, 1))
 
+        weakref.finalize(call, loop.close)  # the loop lives as long as the callable timed
         call()
         return call
 

@@ -6,6 +6,7 @@ The public API is what this module exports; everything else may change.
 from __future__ import annotations
 
 from . import schemes
+from ._accel import speedups_enabled
 from .errors import (
     ConfigurationError,
     HookSealError,
@@ -63,5 +64,6 @@ __all__ = [
     "__version__",
     "schemes",
     "sign",
+    "speedups_enabled",
     "verify",
 ]

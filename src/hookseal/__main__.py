@@ -34,7 +34,7 @@ from .errors import ConfigurationError
 from .secrets import Secret, SecretSet
 from .sources._base import SourceError
 from .sources._parse import parse_instant
-from .verifier import DEFAULT_TOLERANCE, sign
+from .verifier import sign
 
 __all__ = ["main"]
 
@@ -96,7 +96,18 @@ def _parser() -> argparse.ArgumentParser:
         help="verify as of this moment: ISO-8601 with a zone (2026-12-01T10:00:00Z) or epoch "
         "seconds (default: now); for a delivery copied from a log, the time it arrived",
     )
-    p_verify.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE)
+    p_verify.add_argument(
+        "--tolerance",
+        type=float,
+        default=None,
+        help="seconds a signed timestamp may be off (default: the scheme's own)",
+    )
+    p_verify.add_argument(
+        "--url",
+        help="the full URL the provider called, for the schemes that sign it (twilio, square, "
+        "hubspot)",
+    )
+    p_verify.add_argument("--method", help="the request's method, for hubspot (default: POST)")
     p_verify.add_argument("--leeway", type=float, default=60.0)
     p_verify.set_defaults(run=_run_verify)
 
@@ -283,6 +294,8 @@ def _run_verify(args: argparse.Namespace) -> int:
         now=now,
         tolerance=args.tolerance,
         leeway=args.leeway,
+        url=args.url,
+        method=args.method,
     )
     print(f"body: {len(body)} bytes")
     print(result.explain())

@@ -19,6 +19,8 @@ import hmac
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from ._accel import hmac_key
+
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import (
         EllipticCurvePrivateKey,
@@ -71,13 +73,19 @@ HASHES = ("sha1", "sha256", "sha512")
 
 
 class HmacMaterial:
-    """Pre-keyed HMAC (inner and outer states computed once); SHA-256 unless told otherwise."""
+    """Pre-keyed HMAC (inner and outer states computed once); SHA-256 unless told otherwise.
 
-    __slots__ = ("_inner", "_outer", "kind", "size")
+    With the C accelerator, ``_fast`` holds the same SHA-256 states in C and does the hashing
+    (SHA-1 and SHA-512 keys stay in Python).
+    """
+
+    __slots__ = ("_fast", "_inner", "_outer", "kind", "size")
 
     def __init__(self, key: bytes, algorithm: str = "sha256") -> None:
+        self._fast = None
         if algorithm == "sha256":  # the usual case, without hashlib.new's name lookup
             new = hashlib.sha256
+            self._fast = hmac_key(key)
         elif algorithm in HASHES:
             new = getattr(hashlib, algorithm)
         else:
@@ -106,6 +114,9 @@ class HmacMaterial:
     def matches(
         self, prefix: bytes, body: bytes, hmac_sigs: Sequence[bytes], ed25519_sigs: Sequence[bytes]
     ) -> bool:
+        fast = self._fast
+        if fast is not None:
+            return fast.matches(prefix, body, hmac_sigs)
         if not hmac_sigs:
             return False
         # digest() inlined and a plain loop instead of any(<genexpr>): this is the hot path.
@@ -122,6 +133,9 @@ class HmacMaterial:
         return False
 
     def start(self, prefix: bytes) -> Digester:
+        fast = self._fast
+        if fast is not None:
+            return fast.start(prefix)
         return _HmacDigester(self._inner.copy(), self._outer, prefix)
 
     def sign(self, message: bytes) -> bytes:

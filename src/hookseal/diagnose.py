@@ -29,6 +29,7 @@ from ._mistakes import (
 )
 from ._time import Instant, to_epoch, wall_clock
 from .errors import (
+    ConfigurationError,
     MalformedTimestamp,
     MissingSignature,
     TimestampTooNew,
@@ -37,6 +38,7 @@ from .errors import (
 )
 from .headers import HeadersLike, read_headers
 from .schemes import Presented, Scheme, Signature, by_name, names
+from .schemes._base import RequestTarget
 from .secrets import DEFAULT_LEEWAY, Secret, SecretSet, SecretsLike, as_provider
 from .verifier import DEFAULT_TOLERANCE, Verified, Verifier
 
@@ -119,10 +121,18 @@ def diagnose(
     *,
     scheme: Scheme | str | None = None,
     now: Instant | None = None,
-    tolerance: float = DEFAULT_TOLERANCE,
+    tolerance: float | None = None,
     leeway: float = DEFAULT_LEEWAY,
+    url: str | None = None,
+    method: str | None = None,
 ) -> Diagnosis:
-    """Verify like :func:`hookseal.verify` would, recording every step, and explain a refusal."""
+    """Verify like :func:`hookseal.verify` would, recording every step, and explain a refusal.
+
+    ``tolerance`` defaults to the scheme's own (as :class:`~hookseal.Verifier` does); ``url``
+    and ``method`` are the request line, for the schemes that sign it (Twilio, HubSpot...).
+    Those schemes, and the ones whose proof is inside the body, get the verdict and the
+    timestamp and other-scheme hints, but no per-secret table (their signed content is not a
+    prefix and the body)."""
     chosen = Signature() if scheme is None else by_name(scheme)
     moment = wall_clock() if now is None else to_epoch(now, what="now")
     pairs = _pairs(headers)
@@ -134,23 +144,39 @@ def diagnose(
         secret_set = SecretSet()
     presented: Presented | None = None
     parse_error: VerificationError | None = None
-    try:
-        presented = chosen.parse(pairs)
-    except VerificationError as exc:
-        parse_error = exc
+    general = chosen.signs_request or chosen.needs_body
+    if not general:
+        try:
+            presented = chosen.parse(pairs)
+        except VerificationError as exc:
+            parse_error = exc
     checks = [] if presented is None else _checks(verifier, secret_set, presented, body, moment)
     try:
-        verified: Verified | None = verifier.verify(body, pairs, now=moment)
+        verified: Verified | None = verifier.verify(body, pairs, now=moment, url=url, method=method)
         error: VerificationError | None = None
     except VerificationError as exc:
         verified, error = None, exc
+        if general and parse_error is None:
+            parse_error = exc  # the general path parses and judges in one step
     stamp = None if presented is None else presented.timestamp
     skew = None if stamp is None else moment - stamp
     findings: list[Finding] = []
     if verified is None:
         findings = _explain(
-            _Case(chosen, pairs, body, secret_set, presented, parse_error, error, checks, moment),
-            tolerance=tolerance,
+            _Case(
+                chosen,
+                pairs,
+                body,
+                secret_set,
+                presented,
+                parse_error,
+                error,
+                checks,
+                moment,
+                RequestTarget(url, method),
+                tolerance,
+            ),
+            tolerance=verifier.tolerance,
             leeway=leeway,
             now_given=now is not None,
         )
@@ -161,7 +187,7 @@ def diagnose(
         error=error,
         timestamp=stamp,
         skew=skew,
-        tolerance=tolerance,
+        tolerance=verifier.tolerance,
         signatures=0
         if presented is None
         else len(presented.hmac_signatures) + len(presented.ed25519_signatures),
@@ -224,6 +250,9 @@ class _Case:
     error: VerificationError | None
     checks: list[SecretCheck]
     moment: float
+    target: RequestTarget
+    tolerance_given: float | None
+    """The caller's tolerance; None lets each scheme tried use its own."""
 
 
 def _explain(case: _Case, *, tolerance: float, leeway: float, now_given: bool) -> list[Finding]:
@@ -270,22 +299,32 @@ def _other_schemes(case: _Case, tolerance: float, leeway: float) -> list[Finding
     """Headers of another scheme present: name it, and say whether it verifies with it."""
     findings = []
     missing_ours = isinstance(case.parse_error, MissingSignature)
-    seen: set[type[Scheme]] = {type(case.scheme)}
+    seen: set[str] = {case.scheme.name}
     for name in names():
         other = by_name(name)
-        if type(other) in seen:
-            continue
-        seen.add(type(other))
+        if other.name in seen:
+            continue  # an alias of a scheme already tried
+        seen.add(other.name)
+        if other.signs_request and case.target.url is None:
+            continue  # cannot be tried without the request's URL
         try:
             other.parse(case.pairs)
         except MissingSignature:
             continue
-        except VerificationError:
+        except (VerificationError, ConfigurationError):
             pass
         try:
-            Verifier(case.secret_set, scheme=other, tolerance=tolerance, leeway=leeway).verify(
-                case.body, case.pairs, now=case.moment
+            Verifier(
+                case.secret_set, scheme=other, tolerance=case.tolerance_given, leeway=leeway
+            ).verify(
+                case.body,
+                case.pairs,
+                now=case.moment,
+                url=case.target.url,
+                method=case.target.method,
             )
+        except ConfigurationError:
+            continue  # the secrets are not keys of that kind (a public key, a token...)
         except VerificationError as exc:
             outcome = f"with it the delivery is still refused ({exc.code})"
             confirmed = False

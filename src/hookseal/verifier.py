@@ -18,6 +18,7 @@ import threading
 from collections.abc import Hashable, Sequence
 from typing import Any, NamedTuple
 
+from . import _accel
 from ._material import Digester
 from ._time import Clock, Instant, to_epoch, wall_clock
 from .errors import (
@@ -79,6 +80,7 @@ class Verifier:
 
     __slots__ = (
         "_clock",
+        "_fast",
         "_fixed",
         "_general",
         "_preferred",
@@ -134,6 +136,8 @@ class Verifier:
                 self.scheme.material(secret)
             if not self.provider._bounded:  # no windows: the candidates never change
                 self._fixed = self.provider._secrets
+        # The optional C accelerator's whole check, when it applies (see _accel.py).
+        self._fast = _accel.signature_check(self, Verified)
         self.observer = observer
         if observer is not None:  # counted by a subclass: no cost here when not observed
             observe(self, observer)
@@ -160,6 +164,11 @@ class Verifier:
         ``url`` and ``method``: the request line as the provider called it, for the schemes
         that sign it (Twilio, Square, HubSpot); a ConfigurationError if such a scheme gets none.
         """
+        fast = self._fast
+        if fast is not None and now is None:  # the default scheme, which signs no URL
+            found = fast(self, body, headers)  # None: an input the Python path must judge
+            if found is not None:
+                return found  # type: ignore[no-any-return]
         if self._general:
             return _general.verify(self, body, headers, now, RequestTarget(url, method))
         moment, presented = self._prepare(body, headers, now)
@@ -702,6 +711,11 @@ def verify(
         found = None
     if found is None:
         found = _verifier_for(secrets, scheme, tolerance, leeway, replay_guard)
+    fast = found._fast
+    if fast is not None and now is None:  # Verifier.verify's C hook, a call sooner
+        result = fast(found, body, headers)
+        if result is not None:
+            return result  # type: ignore[no-any-return]
     if url is None and method is None:
         return found.verify(body, headers, now=now)
     return found.verify(body, headers, now=now, url=url, method=method)

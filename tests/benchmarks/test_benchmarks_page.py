@@ -1,6 +1,7 @@
 """docs/guides/benchmarks.md: the blocks marked ``run-by`` this file run as written. They import
-the clone's ``benchmarks`` package, which this suite has on its path; tests/test_docs.py runs
-the page's other blocks from an empty directory."""
+the clone's ``benchmarks`` package, which this suite has on its path, and count the pure-Python
+path, so like every test here they run in the pure-Python pass (tests/benchmarks/conftest.py);
+tests/test_docs.py runs the page's other blocks from an empty directory."""
 
 from __future__ import annotations
 

@@ -62,12 +62,13 @@ def replicas(count: int, env: dict[str, str], workdir: Path) -> Iterator[list[Re
             name = f"replica-{number + 1}"
             port = free_port()
             log = workdir / f"{name}.log"
-            process = subprocess.Popen(
-                [sys.executable, str(REPLICA_APP)],
-                env={**os.environ, **env, "PORT": str(port), "HOOKSEAL_REPLICA_ID": name},
-                stdout=log.open("wb"),
-                stderr=subprocess.STDOUT,
-            )
+            with log.open("wb") as output:  # the child has its own copy of the descriptor
+                process = subprocess.Popen(
+                    [sys.executable, str(REPLICA_APP)],
+                    env={**os.environ, **env, "PORT": str(port), "HOOKSEAL_REPLICA_ID": name},
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
             started.append(Replica(name, port, process, log))
         deadline = time.monotonic() + START_TIMEOUT
         with httpx.Client(timeout=5) as client:
@@ -175,13 +176,22 @@ def rotate(
     full_env.pop("HOOKSEAL_ROTATE_CRASH", None)
     if crash_at is not None:
         full_env["HOOKSEAL_ROTATE_CRASH"] = crash_at
-    process = subprocess.Popen(
+    with subprocess.Popen(  # closes its pipes on the way out
         [sys.executable, "-m", "hookseal", "rotate", *args],
         env=full_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
+    ) as process:
+        return _follow(process, operator, timeout)
+
+
+def _follow(
+    process: subprocess.Popen[str],
+    operator: Callable[[str, list[str]], None] | None,
+    timeout: float,
+) -> RotateRun:
+    """Read the command's output line by line (killing it after ``timeout``) until it exits."""
     lines: list[str] = []
     errors: list[str] = []
     drain = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)  # type: ignore[union-attr]
