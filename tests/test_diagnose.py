@@ -236,7 +236,8 @@ def test_a_scheme_that_signs_the_url_is_diagnosed_with_the_url() -> None:
     assert diagnose(body, headers, "twilio-token", scheme="twilio", url=url).ok
     refused = diagnose(body, headers, "twilio-token", scheme="twilio", url=url + "&y=2")
     assert not refused.ok
-    assert refused.error is not None and refused.error.code == "signature_mismatch"
+    assert refused.error is not None
+    assert refused.error.code == "signature_mismatch"
 
 
 def test_another_catalogue_scheme_is_named_even_when_it_is_a_data_record() -> None:
