@@ -11,7 +11,7 @@ The clock is :func:`time.thread_time_ns`, the CPU time of this thread: it does n
 the thread waits for a core, so a busy machine (other processes taking turns on the same
 cores) does not stretch one batch more than the next. Under two CPU-bound processes on a
 2-core machine, wall-time ratios swung from 0.15x to 130x where this clock's stayed within a
-few percent (docs/benchmarks.md). On an idle machine the two clocks agree.
+few percent (docs/guides/benchmarks.md). On an idle machine the two clocks agree.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _FENCE = re.compile(r"^```([\w+-]*)[^\n]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
-_MARKER = re.compile(r"<!--\s*([\w-]+)(?::\s*(.*?))?\s*-->\s*$", re.DOTALL)
+_MARKER = re.compile(r"<!--\s*([\w-]+)(?::\s*(.*?))?\s*-->", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -20,9 +20,10 @@ class Block:
     code: str
     line: int
     marker: str | None = None
-    """``server``, ``not-run`` or ``output`` (from ``<!-- marker -->`` just before the fence)."""
+    """``server``, ``not-run``, ``run-by``, ``expect-exit`` or ``output`` (from
+    ``<!-- marker -->`` just before the fence)."""
     reason: str = ""
-    """The text after the marker's colon (why a block is not run)."""
+    """The text after the marker's colon (why a block is not run, which test runs it...)."""
 
     @property
     def where(self) -> str:
@@ -35,9 +36,11 @@ def blocks(page: Path) -> list[Block]:
     found = []
     for match in _FENCE.finditer(text):
         before = text[: match.start()].rstrip()
-        marker = _MARKER.search(before[-400:])
+        # Only the last comment, and only when the fence follows it directly: a search over
+        # more text let an earlier marker's reason run on to a later comment's end.
+        marker = _MARKER.fullmatch(before[before.rfind("<!--") :]) if "<!--" in before else None
         name = reason = None
-        if marker is not None and before.endswith(marker.group(0).rstrip()):
+        if marker is not None:
             name, reason = marker.group(1), marker.group(2)
         found.append(
             Block(
@@ -50,3 +53,9 @@ def blocks(page: Path) -> list[Block]:
             )
         )
     return found
+
+
+def run_by(page: Path, test: str) -> list[Block]:
+    """The blocks of ``page`` marked ``<!-- run-by: <test> -->``: those the test file ``test``
+    (its path from the repository's root) runs, with the live parts they need."""
+    return [b for b in blocks(page) if b.marker == "run-by" and b.reason == test]

@@ -1,4 +1,5 @@
-"""Every code block of the README and of the documentation site runs as written.
+"""Every code block of the README and of the documentation site runs as written, once, and
+what the pages claim about the tests stays true.
 
 How blocks are run (write docs pages to these rules; the markers are HTML comments on the line
 before a fence, invisible on GitHub and on the site):
@@ -7,7 +8,15 @@ before a fence, invisible on GitHub and on the site):
   Python process per page (``-W error``), in order, as the ``__main__`` module: a later block
   may use what an earlier one defined, as a reader would expect. The working directory is an empty
   temporary one. A page that writes ``redis://localhost:6379`` gets a throwaway redis-server's
-  address there instead.
+  address there instead. The pages about secrets (``docs/secrets/``) close what they start:
+  no ``hookseal-*`` thread of a keyring may be left once their last block has run.
+- ``<!-- run-by: tests/<path>.py -->``: the block needs live parts that a dedicated test sets
+  up (the imitation provider APIs of ``tests/_provider_apis``, a clone's ``benchmarks``
+  package on the path...), so that test file runs it, with ``_markdown.run_by(page, test)``,
+  and this file does not: each block runs exactly once in the suite. Today:
+  ``tests/sources/test_sources_docs.py`` (the provider APIs of docs/secrets/sources.md) and
+  ``tests/benchmarks/test_benchmarks_page.py`` (docs/guides/benchmarks.md). A run-by block
+  is checked here to name a test file that exists and reads its page.
 - Shell blocks of README.md (```` ```sh ````, ``bash``, ``shell``, ``console``) and ```` ```sh ````
   blocks of docs pages run in ``bash -e``, one process per block, as pasted into a fresh shell
   (no virtualenv active) from a clone: the working directory holds ``.venv``, ``dev.py`` and
@@ -19,14 +28,21 @@ before a fence, invisible on GitHub and on the site):
 - ``<!-- output -->`` on a ```` ```text ```` block right after a code block: every line of it
   appears in what that block printed, so documented output stays true.
 - ``<!-- not-run: why -->``: shown, not run. In the README only for ``python3 dev.py test``
-  (this suite is part of it).
+  (this suite is part of it); in docs pages for commands that need a provider's API or take
+  minutes (say which test covers them instead).
+
+And what the pages claim: every test a page or the README names (``tests/x.py`` or
+``tests/x.py::test_name``) exists, so a guarantee cannot outlive the test that proves it; and
+``python3 dev.py docs`` (``mkdocs build --strict``) fails on a page left out of the nav or a
+broken link (``validation`` in mkdocs.yml).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import ast
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,6 +52,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+import dev
 import pytest
 
 from _markdown import Block, blocks
@@ -52,7 +69,12 @@ REDIS_PLACEHOLDER = "redis://localhost:6379"
 
 
 def python_blocks(page: Path) -> list[Block]:
-    return [b for b in blocks(page) if b.language in ("python", "py") and b.marker != "not-run"]
+    """The Python blocks this file runs: not those shown only, nor those another test runs."""
+    return [
+        b
+        for b in blocks(page)
+        if b.language in ("python", "py") and b.marker not in ("not-run", "run-by")
+    ]
 
 
 def shell_blocks(page: Path) -> list[Block]:
@@ -77,6 +99,22 @@ def test_a_block_that_is_not_run_says_why() -> None:
         for block in blocks(page):
             if block.marker == "not-run":
                 assert block.reason, f"{block.where}: say why the block is not run"
+
+
+def test_a_block_run_elsewhere_names_a_test_that_reads_its_page() -> None:
+    found = 0
+    for page in (README, *PAGES):
+        for block in blocks(page):
+            if block.marker != "run-by":
+                continue
+            found += 1
+            test = ROOT / block.reason
+            assert block.language in ("python", "py"), f"{block.where}: run-by is for Python"
+            assert test.is_file(), f"{block.where}: no test file {block.reason}"
+            text = test.read_text(encoding="utf-8")
+            assert "run_by(" in text, f"{block.where}: {block.reason} never calls run_by"
+            assert page.name in text, f"{block.where}: {block.reason} does not read {page.name}"
+    assert found >= 5
 
 
 def test_the_readme_and_the_docs_have_blocks_to_run() -> None:
@@ -112,15 +150,23 @@ def test_python_blocks_run(page: Path, tmp_path: Path) -> None:
 
 
 def _runner(chosen: list[Block], codes: list[str]) -> str:
-    """A script that runs each block in one shared namespace, naming the block on failure."""
+    """A script that runs each block in one shared namespace, naming the block on failure (and,
+    for a page about secrets, failing when a keyring's thread is left)."""
     sources = [(block.where, code) for block, code in zip(chosen, codes, strict=True)]
+    closes = bool(chosen) and chosen[0].page.parent == ROOT / "docs" / "secrets"
     return textwrap.dedent(
         f"""
         import sys
+        import threading
         for _where, _code in {sources!r}:
             print({SEPARATOR!r}, end="", flush=True)
             exec(compile(_code, _where, "exec"), vars(sys.modules["__main__"]))
             sys.stdout.flush()
+        for _thread in threading.enumerate() if {closes!r} else ():
+            if _thread.name.startswith("hookseal"):
+                _thread.join(10)
+                if _thread.is_alive():
+                    sys.exit(f"the page's blocks left a thread running: {{_thread.name}}")
         """
     )
 
@@ -130,17 +176,10 @@ def _runner(chosen: list[Block], codes: list[str]) -> str:
 
 def _managed_venv() -> bool:
     """Whether this suite runs from the .venv that dev.py set up with the dev extra, for the
-    current pyproject.toml (so the README's dev.py commands have nothing to install)."""
-    try:
-        stamp = json.loads((VENV / ".hookseal-installed").read_text())
-    except (OSError, ValueError):
-        return False
-    current = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    return (
-        Path(sys.prefix).resolve() == VENV.resolve()
-        and "dev" in stamp.get("sets", ())
-        and stamp.get("pyproject") == current
-    )
+    current build inputs (so the README's dev.py commands have nothing to install). dev.py's
+    own record is the reference: a digest of pyproject.toml alone stopped matching its stamp
+    once the C sources became build inputs, and every shell block was skipped silently."""
+    return Path(sys.prefix).resolve() == VENV.resolve() and "dev" in dev.installed()
 
 
 SHELL_PAGES = [p for p in (README, *PAGES) if shell_blocks(p)]
@@ -256,3 +295,72 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+# -- what the pages say about the tests and the site ----------------------------------------------
+
+TEST_ID = re.compile(r"\btests/[\w/]+\.py(?:::\w+)*")
+
+
+def _defines(path: Path, names: list[str]) -> bool:
+    """Whether ``path`` defines the test ``names`` (a function, or a class then a method) the
+    way pytest collects it."""
+    scope: list[ast.stmt] = ast.parse(path.read_text(encoding="utf-8")).body
+    for number, name in enumerate(names):
+        last = number == len(names) - 1
+        wanted = (ast.FunctionDef, ast.AsyncFunctionDef) if last else (ast.ClassDef,)
+        found = next((n for n in scope if isinstance(n, wanted) and n.name == name), None)
+        if found is None or not name.startswith("test" if last else "Test"):
+            return False
+        scope = found.body
+    return True
+
+
+def test_every_test_the_readme_and_the_docs_name_exists() -> None:
+    missing, named = [], 0
+    for page in (README, *PAGES):
+        for ref in sorted(set(TEST_ID.findall(page.read_text(encoding="utf-8")))):
+            named += 1
+            file, *names = ref.split("::")
+            if not (ROOT / file).is_file() or (names and not _defines(ROOT / file, names)):
+                missing.append(f"{page.relative_to(ROOT)}: {ref}")
+    assert not missing, "no such test:\n" + "\n".join(missing)
+    assert named >= 40
+
+
+def test_the_readme_states_each_guarantee_with_its_tests() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Rotation and keyring guarantees", 1)[1].split("\n## ", 1)[0]
+    items = [line for line in section.splitlines() if line.startswith("- ")]
+    assert len(items) >= 8
+    for item in re.split(r"\n(?=- )", section.split("\n- ", 1)[1]):
+        assert "::test_" in item, f"a guarantee without its test: {item[:80]}"
+
+
+def test_the_strict_build_fails_on_a_page_out_of_the_nav_and_a_broken_link(
+    tmp_path: Path,
+) -> None:
+    """The configuration python3 dev.py docs builds with catches both (mkdocs 1.6 counts no
+    warning under --quiet, which is why dev.py's build command has none)."""
+    mkdocs = dev.BIN / "mkdocs"
+    if not mkdocs.exists():
+        pytest.skip("needs mkdocs in .venv (python3 dev.py test installs it)")
+    copy = tmp_path / "clone"
+    shutil.copytree(ROOT / "docs", copy / "docs")
+    for name in ("mkdocs.yml", "CHANGELOG.md"):
+        shutil.copy(ROOT / name, copy / name)
+    (copy / "docs" / "orphan.md").write_text("# Not in the nav\n", encoding="utf-8")
+    with (copy / "docs" / "index.md").open("a", encoding="utf-8") as index:
+        index.write("\n[gone](nowhere.md)\n")
+    done = subprocess.run(
+        [str(part) for part in dev.mkdocs_build(tmp_path / "site")],
+        cwd=copy,
+        env=dict(os.environ, NO_MKDOCS_2_WARNING="1"),
+        capture_output=True,
+        text=True,
+        timeout=BLOCK_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "orphan.md" in done.stderr
+    assert "nowhere.md" in done.stderr

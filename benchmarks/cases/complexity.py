@@ -7,10 +7,10 @@ per-repetition ratios, see :mod:`benchmarks.timing`) and compare the ratio with 
 cost gives. A cost that is linear (a fixed part plus a part per byte, secret or signature)
 gives at most the size ratio: the fixed part only lowers it. The limits sit at 1.5 times that
 bound (2x for "constant"): a busy machine moves both sizes
-together, so its noise stays far below that (docs/benchmarks.md shows the spread measured under
-load), while a quadratic regression lands at many times the linear ratio. A ratio over its
-limit is measured again, up to :data:`ATTEMPTS` times; the check fails only when every attempt
-is over, which a real regression always is.
+together, so its noise stays far below that (docs/guides/benchmarks.md shows the spread
+measured under load), while a quadratic regression lands at many times the linear ratio. A
+ratio over its limit is measured again, up to :data:`ATTEMPTS` times; the check fails only when
+every attempt is over, which a real regression always is.
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
-"""docs/sources.md: every Python block runs as written, against the imitated provider APIs
-(the blocks read their URLs and credentials from the environment, which this test sets)."""
+"""docs/secrets/sources.md: the provider API blocks (marked ``run-by`` this file) run as
+written, against the imitated provider APIs; the blocks read their URLs and credentials from
+the environment, which this test sets. The page's other blocks run in tests/test_docs.py."""
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 
 import pytest
 
+from _markdown import run_by
 from _provider_apis import ApiServer
 from _provider_apis.billing import BillingApi
 from _provider_apis.fixtures import (
@@ -26,12 +27,12 @@ from _provider_apis.payments import PaymentsApi
 from _provider_apis.retail import RetailApi
 from hookseal.providers.integrator import MISSING_SIGNATURE_HINT
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "sources.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
+DOC = Path(__file__).resolve().parents[2] / "docs" / "secrets" / "sources.md"
+BLOCKS = [block.code for block in run_by(DOC, "tests/sources/test_sources_docs.py")]
 
 
-def test_the_page_has_a_block_per_api_and_the_combinator() -> None:
-    assert len(BLOCKS) == 5
+def test_the_page_has_a_block_per_api_and_names_each_seed_page() -> None:
+    assert len(BLOCKS) == 4
     for page in (
         "retail-get-webhook-signatures.txt",
         "billing-list-webhook-endpoints.txt",
@@ -88,7 +89,6 @@ def _secrets(**values: str) -> str:
         (1, "('current', 'previous')"),
         (2, "('whsec_test_"),
         (3, f"401 the Signature header is missing; {MISSING_SIGNATURE_HINT}"),
-        (4, "('key-2', 'key-1')\n1900000000.0"),
     ],
 )
 def test_block_runs(index: int, printed: str, capsys: pytest.CaptureFixture[str]) -> None:
