@@ -248,3 +248,11 @@ def test_another_catalogue_scheme_is_named_even_when_it_is_a_data_record() -> No
     found = diagnose(body, headers, "sk_paystack")
     assert not found.ok
     assert any("--scheme paystack" in f.message and f.confirmed for f in found.findings)
+
+
+def test_no_scheme_is_suggested_when_its_proof_is_absent_too() -> None:
+    """A delivery with no signature at all gets no 'try --scheme X' hint for a scheme whose
+    proof would sit in the body (mailgun, linear): that proof is missing as well."""
+    found = diagnose(b'{"event": "x"}', {"Content-Type": "application/json"}, "s3cr3t")
+    assert not found.ok
+    assert not [f for f in found.findings if "--scheme" in f.message]
