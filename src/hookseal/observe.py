@@ -5,6 +5,11 @@ class is swapped in place) whose public calls report each outcome: ``verified(sc
 secret_id)`` or ``refused(scheme, code)``. Unobserved verifiers keep the plain class and its
 hot path untouched. An observer must be cheap and must not raise (an exception from it is
 swallowed: counting never changes a verdict).
+
+Adapters refuse some requests before the verifier sees them (a ``Content-Length`` over the
+limit, a body that is late or cut short, a bad ``Forwarded`` header): :func:`count_refusal`
+reports those to the same observer. An error the observed verifier already reported is marked,
+so it is never counted twice.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from .errors import VerificationError
 if TYPE_CHECKING:
     from .verifier import Verifier
 
-__all__ = ["VerificationObserver", "observe"]
+__all__ = ["VerificationObserver", "count_refusal", "observe"]
+
+_COUNTED = "_hookseal_counted"  # set on an error once an observer was told of it
 
 
 @runtime_checkable
@@ -38,7 +45,15 @@ def observe(verifier: Verifier, observer: object) -> None:
     verifier.__class__ = _classes()[0]
 
 
+def count_refusal(verifier: Any, error: VerificationError) -> None:
+    """Report a refusal an adapter made itself to the verifier's observer, if it has one and
+    was not told of this error already."""
+    if getattr(verifier, "observer", None) is not None and not hasattr(error, _COUNTED):
+        _refused(verifier, error)
+
+
 def _refused(verifier: Any, error: VerificationError) -> None:
+    setattr(error, _COUNTED, True)
     try:  # noqa: SIM105 - contextlib.suppress costs a Python-level object per call
         verifier.observer.refused(verifier.scheme.name, error.code)
     except Exception:  # noqa: S110 - counting never changes a verdict
@@ -54,46 +69,67 @@ def _verified(verifier: Any, result: Any) -> Any:
 
 
 @cache
-def _classes() -> tuple[type[Any], type[Any]]:
-    """The observed subclasses, made once (verifier.py imports this module)."""
+def _classes() -> tuple[type[Any], type[Any], type[Any]]:
+    """The observed subclasses, made once (verifier.py imports this module): the verifier, and
+    one for each kind of pending verification its ``begin`` returns (their layouts differ)."""
+    from ._general import PendingRequest
     from .verifier import PendingVerification, Verifier
 
     verify = Verifier.verify
 
-    class ObservedPending(PendingVerification):
+    class Counting:
+        """What both observed pending kinds add: each outcome reported once."""
+
         __slots__ = ()
+        _verifier: Any
 
         def update(self, chunk: Any) -> None:
             try:
-                super().update(chunk)
+                super().update(chunk)  # type: ignore[misc]
             except VerificationError as error:
                 _refused(self._verifier, error)
                 raise
 
-        def finish(self) -> Any:
+        def finish(self, *, now: Any = None) -> Any:
             try:
-                return _verified(self._verifier, super().finish())
+                return _verified(self._verifier, super().finish(now=now))  # type: ignore[misc]
             except VerificationError as error:
                 _refused(self._verifier, error)
                 raise
 
-        async def afinish(self) -> Any:
+        async def afinish(self, *, now: Any = None) -> Any:
             verifier = self._verifier
-            if verifier._static and verifier.replay_guard is None:
-                return self.finish()  # the base class does the same: count it once
+            if verifier._static and verifier.replay_guard is None and not verifier._general:
+                return self.finish(now=now)  # the base class does the same: count it once
             try:
-                return _verified(self._verifier, await super().afinish())
+                result = await super().afinish(now=now)  # type: ignore[misc]
+                return _verified(self._verifier, result)
             except VerificationError as error:
                 _refused(self._verifier, error)
                 raise
+
+    class ObservedPending(Counting, PendingVerification):
+        __slots__ = ()
+
+    class ObservedRequest(Counting, PendingRequest):
+        __slots__ = ()
+
+    def observed(pending: Any) -> Any:
+        pending.__class__ = ObservedRequest if type(pending) is PendingRequest else ObservedPending
+        return pending
 
     class ObservedVerifier(Verifier):
         __slots__ = ()
 
-        def verify(self, body: Any, headers: Any, *, now: Any = None) -> Any:
+        def verify(
+            self, body: Any, headers: Any, *, now: Any = None, url: Any = None, method: Any = None
+        ) -> Any:
             # the hot path: one frame more than Verifier.verify and one call to the observer
             try:
-                result = verify(self, body, headers, now=now)
+                if url is None and method is None:
+                    result = verify(self, body, headers, now=now)
+                else:
+                    result = verify(self, body, headers, now=now, url=url, method=method)
             except VerificationError as error:
                 _refused(self, error)
                 raise
@@ -103,31 +139,37 @@ def _classes() -> tuple[type[Any], type[Any]]:
                 pass
             return result
 
-        async def averify(self, body: Any, headers: Any, *, now: Any = None) -> Any:
-            if self._static and self.replay_guard is None:
-                return self.verify(body, headers, now=now)  # as the base class: count it once
+        async def averify(
+            self, body: Any, headers: Any, *, now: Any = None, url: Any = None, method: Any = None
+        ) -> Any:
+            if self._static and self.replay_guard is None and not self._general:
+                # as the base class: count it once
+                return self.verify(body, headers, now=now, url=url, method=method)
             try:
-                return _verified(self, await super().averify(body, headers, now=now))
+                result = await super().averify(body, headers, now=now, url=url, method=method)
+                return _verified(self, result)
             except VerificationError as error:
                 _refused(self, error)
                 raise
 
-        def begin(self, headers: Any, *, now: Any = None) -> Any:
+        def begin(
+            self, headers: Any, *, now: Any = None, url: Any = None, method: Any = None
+        ) -> Any:
             try:
-                pending = super().begin(headers, now=now)
+                pending = super().begin(headers, now=now, url=url, method=method)
             except VerificationError as error:
                 _refused(self, error)
                 raise
-            pending.__class__ = ObservedPending
-            return pending
+            return observed(pending)
 
-        async def abegin(self, headers: Any, *, now: Any = None) -> Any:
+        async def abegin(
+            self, headers: Any, *, now: Any = None, url: Any = None, method: Any = None
+        ) -> Any:
             try:
-                pending = await super().abegin(headers, now=now)
+                pending = await super().abegin(headers, now=now, url=url, method=method)
             except VerificationError as error:
                 _refused(self, error)
                 raise
-            pending.__class__ = ObservedPending
-            return pending
+            return observed(pending)
 
-    return ObservedVerifier, ObservedPending
+    return ObservedVerifier, ObservedPending, ObservedRequest
