@@ -83,7 +83,7 @@ class RequestURL:
         headers: list[tuple[bytes, bytes]] = scope.get("headers") or []
         scheme = str(scope.get("scheme") or "http")
         host = _scope_host(headers, scope, scheme)
-        if self._networks is not None and self._trusts(_client_of(scope)):
+        if self._networks is not None and self._trusts(_address(_client_of(scope))):
             return self._forwarded(_pairs_getter(headers), scheme, host, path, query)
         return _join(f"{scheme}://{_checked_host(host, 'Host')}", path, query)
 
@@ -95,14 +95,13 @@ class RequestURL:
             return _join(self._public, path, query)
         scheme = str(environ.get("wsgi.url_scheme") or "http")
         host = _environ_host(environ, scheme)
-        if self._networks is not None and self._trusts(environ.get("REMOTE_ADDR")):
+        if self._networks is not None and self._trusts(_address(environ.get("REMOTE_ADDR"))):
             return self._forwarded(_environ_getter(environ), scheme, host, path, query)
         return _join(f"{scheme}://{_checked_host(host, 'Host')}", path, query)
 
     # -- trusted proxies -----------------------------------------------------------------------
 
-    def _trusts(self, peer: object) -> bool:
-        address = _address(peer)
+    def _trusts(self, address: Address | None) -> bool:
         networks = self._networks
         return address is not None and networks is not None and any(address in n for n in networks)
 
@@ -434,7 +433,7 @@ def _environ_path(environ: Mapping[str, Any]) -> str:
     uWSGI, Werkzeug), else ``SCRIPT_NAME + PATH_INFO`` encoded again (wsgiref), with
     ``SCRIPT_NAME`` in front when the raw one lacks it."""
     script = _environ_text(environ.get("SCRIPT_NAME", ""), "the path")
-    prefix = quote(script.encode("latin-1"), safe=_PATH_SAFE).rstrip("/") if script else ""
+    prefix = quote(script, safe=_PATH_SAFE).rstrip("/") if script else ""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if isinstance(raw, str) and raw:
         path = raw.split("?", 1)[0].split("#", 1)[0]
@@ -443,7 +442,7 @@ def _environ_path(environ: Mapping[str, Any]) -> str:
         path = _environ_text(path, "the path")
     else:
         info = _environ_text(environ.get("PATH_INFO", ""), "the path") or "/"
-        return prefix + quote(info.encode("latin-1"), safe=_PATH_SAFE)
+        return prefix + quote(info, safe=_PATH_SAFE)
     if prefix and path != prefix and not path.startswith(prefix + "/"):
         path = prefix + path
     return path
