@@ -12,12 +12,10 @@ sent by a client that is not the proxy, and answer 400 to a proxy whose Forwarde
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from fastapi import Depends, FastAPI, Request
@@ -26,9 +24,19 @@ from flask import request as flask_request
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from twilio.request_validator import RequestValidator
 
-from _reverse_proxy import PROXY_SOURCE, ProxyConfig, Style, reverse_proxy, send
+from _proxy_cases import (
+    PREFIX,
+    PUBLIC_HOST,
+    TOKEN,
+    accepted,
+    body_sha,
+    direct,
+    refused,
+    spoofed,
+    via_proxy,
+)
+from _reverse_proxy import PROXY_SOURCE
 from _uvicorn_server import uvicorn_server
 from _wsgi_server import wsgi_server
 from hookseal import Verified
@@ -37,27 +45,9 @@ from hookseal.integrations.fastapi import VerifiedWebhook
 from hookseal.integrations.flask import HookSeal
 from hookseal.wsgi import WebhookVerificationMiddleware as WSGIMiddleware
 
-TOKEN = "twilio-auth-token-for-e2e"
-PUBLIC_HOST = "hooks.example.com"
-PREFIX = "/public"
-TARGET = "/twilio/sms?tenant=7&note=a%20b"
-PARAMS = {"From": "+15551234567", "To": "+15557654321", "Body": "Hello from behind a proxy"}
-BODY = urlencode(PARAMS).encode()
-FORM = "application/x-www-form-urlencoded"
-Options = dict[str, Any]
-
-
-def twilio_headers(url: str, host: str) -> dict[str, str]:
-    """What Twilio sends for ``url``: its SDK's signature over the URL and the sorted form."""
-    signature = RequestValidator(TOKEN).compute_signature(url, PARAMS)
-    return {"Host": host, "Content-Type": FORM, "X-Twilio-Signature": signature}
-
-
-def body_sha(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
 # -- the apps, one per adapter ---------------------------------------------------------------------
+
+Options = dict[str, Any]
 
 
 def starlette_app(options: Options) -> Starlette:
@@ -142,51 +132,6 @@ ADAPTERS: dict[str, Serve] = {
     "wsgi": _wsgi(wsgi_app, "wsgiref"),
     "flask": _wsgi(flask_app, "werkzeug"),
 }
-
-
-# -- the requests ----------------------------------------------------------------------------------
-
-
-def via_proxy(backend: int, style: Style = "x-forwarded") -> tuple[int, dict[str, str], bytes]:
-    """Twilio's delivery to the public URL, through the proxy to ``backend``."""
-    config = ProxyConfig(backend, style=style, prefix=PREFIX)
-    headers = twilio_headers(f"https://{PUBLIC_HOST}{PREFIX}{TARGET}", PUBLIC_HOST)
-    with reverse_proxy(config) as port:
-        return send(port, "POST", PREFIX + TARGET, headers, BODY)
-
-
-def spoofed(backend: int) -> tuple[int, dict[str, str], bytes]:
-    """The same signed delivery sent straight to the backend (from 127.0.0.1, not the proxy),
-    with the headers the proxy would have added: they must count for nothing."""
-    headers = twilio_headers(f"https://{PUBLIC_HOST}{PREFIX}{TARGET}", f"127.0.0.1:{backend}")
-    headers.update(
-        {
-            "X-Forwarded-For": "198.51.100.7",
-            "X-Forwarded-Proto": "https",
-            "X-Forwarded-Host": PUBLIC_HOST,
-            "X-Forwarded-Prefix": PREFIX,
-        }
-    )
-    return send(backend, "POST", TARGET, headers, BODY)
-
-
-def direct(backend: int) -> tuple[int, dict[str, str], bytes]:
-    """A delivery signed for the backend's own URL, sent straight to it."""
-    host = f"127.0.0.1:{backend}"
-    return send(backend, "POST", TARGET, twilio_headers(f"http://{host}{TARGET}", host), BODY)
-
-
-def accepted(answer: tuple[int, dict[str, str], bytes]) -> None:
-    status, _, body = answer
-    assert status == 200, body
-    assert json.loads(body) == {"sha": body_sha(BODY), "scheme": "twilio"}
-
-
-def refused(answer: tuple[int, dict[str, str], bytes], status: int, code: str) -> None:
-    found, headers, body = answer
-    assert found == status, body
-    assert headers["content-type"] == "application/problem+json"
-    assert json.loads(body)["code"] == code
 
 
 # -- the tests ------------------------------------------------------------------------------------
