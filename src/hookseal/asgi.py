@@ -218,7 +218,9 @@ class WebhookVerificationMiddleware:
                     message = await receive()
                     kind = message["type"]
                     if kind == "http.disconnect":
-                        return  # the sender is gone: nobody to answer, nothing for the app
+                        # the sender is gone: nobody to answer, nothing for the app; counted
+                        count_refusal(self.verifier, IncompleteBody("the client disconnected"))
+                        return
                     if kind != "http.request":
                         continue
                     messages.append(message)
