@@ -62,12 +62,13 @@ def replicas(count: int, env: dict[str, str], workdir: Path) -> Iterator[list[Re
             name = f"replica-{number + 1}"
             port = free_port()
             log = workdir / f"{name}.log"
-            process = subprocess.Popen(
-                [sys.executable, str(REPLICA_APP)],
-                env={**os.environ, **env, "PORT": str(port), "HOOKSEAL_REPLICA_ID": name},
-                stdout=log.open("wb"),
-                stderr=subprocess.STDOUT,
-            )
+            with log.open("wb") as output:  # the child keeps its own copy of the descriptor
+                process = subprocess.Popen(
+                    [sys.executable, str(REPLICA_APP)],
+                    env={**os.environ, **env, "PORT": str(port), "HOOKSEAL_REPLICA_ID": name},
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
             started.append(Replica(name, port, process, log))
         deadline = time.monotonic() + START_TIMEOUT
         with httpx.Client(timeout=5) as client:
@@ -198,4 +199,7 @@ def rotate(
     finally:
         timer.cancel()
         drain.join(timeout=10)
+        for stream in (process.stdout, process.stderr):  # closed here, not by the collector
+            if stream is not None:
+                stream.close()
     return RotateRun(process.returncode, lines, "".join(errors))
