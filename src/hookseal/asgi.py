@@ -178,7 +178,6 @@ class WebhookVerificationMiddleware:
         limit = self.max_body_size
         headers = scope["headers"]
         handshake = self.handshake
-        request = None
         try:
             if handshake is not None:
                 request = handshake_request(scope)
@@ -249,7 +248,7 @@ class WebhookVerificationMiddleware:
             if declared is not None and size != declared:
                 raise IncompleteBody(f"the body is {size} bytes but Content-Length says {declared}")
             verified = await pending.afinish()
-            if request is not None and handshake is not None:
+            if handshake is not None:  # (request was set with it, above)
                 body = b"".join(pending.chunks)
                 reply = handshake.after(request, verified, body, self.verifier.provider)
                 if reply is not None:  # a verified handshake: answered here, not by the app
