@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 from fastapi import Depends, FastAPI, Request
+from fastapi.testclient import TestClient
 from flask import Flask
+from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
@@ -159,3 +161,29 @@ def test_handshake_false_leaves_the_handshake_to_the_app() -> None:
         headers = {"Host": f"127.0.0.1:{port}", **validation.headers}
         status, _, body = send(port, "POST", "/hooks/zoom", headers, validation.body)
     assert (status, json.loads(body), calls) == (200, {"from": "app"}, ["app"])
+
+
+class Notification(BaseModel):
+    event: dict[str, str]
+
+
+def test_the_fastapi_router_answers_before_the_body_is_parsed() -> None:
+    """Routes on ``verified.router()`` verify (and answer a handshake) before FastAPI parses
+    the body into the endpoint's parameters: Twitch's challenge never reaches the model."""
+    verified = VerifiedWebhook(SECRETS["twitch"], scheme="twitch")
+    hooks = verified.router()
+
+    @hooks.post("/hooks/twitch")
+    async def hook(notification: Notification) -> dict[str, str]:
+        return notification.event
+
+    app = FastAPI()
+    app.include_router(hooks)
+    client = TestClient(app)
+    for case in cases():
+        if case.scheme == "twitch":
+            headers = {"Content-Type": "application/json", **case.headers}  # as Twitch sends
+            answer = client.post("/hooks/twitch", content=case.body, headers=headers)
+            assert answer.status_code == case.status, (case.name, answer.text)
+            if case.check is not None:
+                case.check(dict(answer.headers), answer.content)
