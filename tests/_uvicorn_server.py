@@ -20,13 +20,31 @@ STOP_TIMEOUT = 15.0
 
 
 @contextmanager
-def uvicorn_server(app: Any, *, lifespan: Literal["on", "off"] = "off") -> Iterator[int]:
-    """Serve ``app`` on a free loopback port; yield the port; stop the server afterwards."""
+def uvicorn_server(
+    app: Any,
+    *,
+    lifespan: Literal["on", "off"] = "off",
+    proxy_headers: bool = True,
+    root_path: str = "",
+) -> Iterator[int]:
+    """Serve ``app`` on a free loopback port; yield the port; stop the server afterwards.
+
+    ``proxy_headers=False`` turns off uvicorn's own reading of ``X-Forwarded-Proto``/``-For``
+    (on by default for 127.0.0.1), so the app sees the connection as it is. ``root_path``: the
+    mount point a proxy in front strips (uvicorn's ``--root-path``).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port: int = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan, timeout_keep_alive=5)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan=lifespan,
+        timeout_keep_alive=5,
+        proxy_headers=proxy_headers,
+        root_path=root_path,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -43,7 +43,7 @@ ED25519_PEM, ED25519_OTHER, P256_PEM, P256_OTHER = _new_keys()
 KEYS = {"discord": ED25519_PEM, "sendgrid": P256_PEM}
 OTHER_KEYS = {"discord": ED25519_OTHER, "sendgrid": P256_OTHER}
 """The public-key schemes sign with a private key (PEM); it verifies too (its public half)."""
-NOT_COVERING_BYTES = {"gitlab", "mailgun", "twilio", "twilio-sha256"}
+NOT_COVERING_BYTES = {"gitlab", "okta", "mailgun", "twilio", "twilio-sha256"}
 """A token covers no body; Mailgun signs timestamp + token only; Twilio signs the form's
 decoded fields, not its bytes (%c3 and %C3 are one value). Their flipped-bit cases are below."""
 

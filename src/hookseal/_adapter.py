@@ -1,6 +1,6 @@
 """What every web adapter (ASGI, WSGI, FastAPI, Flask, Django) shares: one verifier from its
-options, the body-size limit, the declared body length, and when a delivery's replay key is
-released, so the rules live in one place."""
+options, the body-size limit, the declared body length, the answer to a refusal, and when a
+delivery's replay key is released, so the rules live in one place."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from ._time import Clock
-from .errors import BodyError, ConfigurationError
+from .errors import BodyError, ConfigurationError, VerificationError
+from .observe import count_refusal
+from .problem import problem_body, problem_headers
 from .replay import ReplayGuard
 from .schemes import Scheme
 from .secrets import SecretsLike
@@ -25,6 +27,8 @@ __all__ = [
     "check_limit",
     "claim",
     "content_length",
+    "count_refusal",
+    "refusal",
 ]
 
 logger = logging.getLogger("hookseal")
@@ -92,6 +96,20 @@ def content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
             raise BodyError("the Content-Length header is malformed", header="Content-Length")
         found = int(text)
     return found
+
+
+def refusal(
+    error: VerificationError, *, quiet: bool = False
+) -> tuple[bytes, list[tuple[str, str]]]:
+    """The body and headers (lower-case names) answering a refused request: its problem
+    document, or with ``quiet`` no body at all (Xero checks that responses have none), the
+    status and the error's own headers (``WWW-Authenticate``, ``Retry-After``) still sent."""
+    if not quiet:
+        body = problem_body(error)
+        return body, problem_headers(error, len(body))
+    headers = [("content-length", "0"), ("cache-control", "no-store")]
+    headers.extend((name.lower(), value) for name, value in error.response_headers().items())
+    return b"", headers
 
 
 # -- releasing a delivery the app failed ---------------------------------------------------------

@@ -8,6 +8,11 @@ then it either answers itself with an RFC 9457 problem document, or calls the ap
 ``receive``. With a replay guard, a delivery the app fails (it raises or answers 5xx) is
 released, so the provider's retry is accepted.
 
+For the schemes that sign the URL (Twilio, Square, HubSpot) the URL is rebuilt from the
+request, or from ``public_url`` / the headers of ``trusted_proxies`` (:mod:`hookseal.forwarded`).
+The scheme's endpoint handshake (Zoom, Twitch, Xero, Okta; Meta with a verify token) is
+answered here and never reaches the app (:mod:`hookseal.handshakes`).
+
     app.add_middleware(WebhookVerificationMiddleware, secrets="s3cr3t", paths=["/webhooks"])
 """
 
@@ -16,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from ._adapter import (
@@ -26,6 +31,8 @@ from ._adapter import (
     check_limit,
     claim,
     content_length,
+    count_refusal,
+    refusal,
 )
 from ._deadline import (
     DEFAULT_BODY_TIMEOUT,
@@ -36,8 +43,9 @@ from ._deadline import (
 )
 from ._time import Clock
 from .errors import BodyTimeout, IncompleteBody, PayloadTooLarge, VerificationError
+from .forwarded import RequestURL
+from .handshakes import Handshake, HandshakeRequest, Reply, handshake_for
 from .paths import PathMatcher, PathsLike
-from .problem import problem_body, problem_headers
 from .replay import ReplayGuard
 from .schemes import Scheme
 from .secrets import SecretsLike
@@ -74,16 +82,25 @@ class WebhookVerificationMiddleware:
     after the headers: a slower one is answered 408 and the app is not called. A sender that
     drips is cut at its first chunk past the deadline (read on ``monotonic``, injectable for
     tests); one that stops sending is cut by a timer within a second of it.
+
+    ``public_url`` (a base URL) or ``trusted_proxies`` (addresses whose ``Forwarded`` /
+    ``X-Forwarded-*`` headers are believed) say what URL the provider called, for the schemes
+    that sign it (see :mod:`hookseal.forwarded`). ``handshake``: None answers the scheme's
+    endpoint handshake where the provider requires one, False none, or a
+    :class:`~hookseal.handshakes.Handshake` such as ``MetaSubscription(verify_token=...)``.
     """
 
     __slots__ = (
         "_guard",
         "_monotonic",
+        "_url",
         "_watchdog",
         "app",
         "body_timeout",
+        "handshake",
         "matcher",
         "max_body_size",
+        "request_url",
         "verifier",
     )
 
@@ -102,6 +119,9 @@ class WebhookVerificationMiddleware:
         clock: Clock | None = None,
         body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
         monotonic: Callable[[], float] = time.monotonic,
+        public_url: str | None = None,
+        trusted_proxies: str | Iterable[str] | None = None,
+        handshake: Handshake | bool | None = None,
     ) -> None:
         self.app = app
         self.verifier = build_verifier(
@@ -119,6 +139,10 @@ class WebhookVerificationMiddleware:
         self.body_timeout = check_body_timeout(body_timeout)
         self._monotonic = monotonic
         self._watchdog = None if self.body_timeout is None else Watchdog(self.body_timeout)
+        self.request_url = RequestURL(public_url, trusted_proxies)
+        # Only the schemes that sign the URL pay for building it: one test per request.
+        self._url = self.request_url if self.verifier.scheme.signs_request else None
+        self.handshake = handshake_for(self.verifier.scheme, handshake)
 
     def __repr__(self) -> str:
         return (
@@ -153,15 +177,28 @@ class WebhookVerificationMiddleware:
     async def _verify(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.max_body_size
         headers = scope["headers"]
+        handshake = self.handshake
         try:
+            if handshake is not None:
+                request = handshake_request(scope)
+                reply = handshake.before(request)  # Meta's, which the provider does not sign
+                if reply is not None:
+                    await _answer(send, reply)
+                    return
             declared = content_length(headers)
             if declared is not None and declared > limit:
                 raise PayloadTooLarge(  # answered without reading a byte of the body
                     f"the body is {declared} bytes; at most {limit} are accepted"
                 )
-            pending = await self.verifier.abegin(headers)
+            url = self._url
+            if url is None:
+                pending = await self.verifier.abegin(headers)
+            else:
+                pending = await self.verifier.abegin(
+                    headers, url=url.of_scope(scope), method=scope["method"]
+                )
         except VerificationError as error:
-            await _refuse(scope, send, error)
+            await self._refuse(scope, send, error)
             return
 
         messages: list[Message] = []
@@ -180,7 +217,9 @@ class WebhookVerificationMiddleware:
                     message = await receive()
                     kind = message["type"]
                     if kind == "http.disconnect":
-                        return  # the sender is gone: nobody to answer, nothing for the app
+                        # the sender is gone: nobody to answer, nothing for the app; counted
+                        count_refusal(self.verifier, IncompleteBody("the client disconnected"))
+                        return
                     if kind != "http.request":
                         continue
                     messages.append(message)
@@ -209,8 +248,14 @@ class WebhookVerificationMiddleware:
             if declared is not None and size != declared:
                 raise IncompleteBody(f"the body is {size} bytes but Content-Length says {declared}")
             verified = await pending.afinish()
+            if handshake is not None:  # (request was set with it, above)
+                body = b"".join(pending.chunks)
+                reply = handshake.after(request, verified, body, self.verifier.provider)
+                if reply is not None:  # a verified handshake: answered here, not by the app
+                    await _answer(send, reply)
+                    return
         except VerificationError as error:
-            await _refuse(scope, send, error)
+            await self._refuse(scope, send, error)
             return
 
         state = scope.get("state")
@@ -227,6 +272,19 @@ class WebhookVerificationMiddleware:
         await acall_settling(
             claim(self.verifier, verified), lambda: self.app(scope, replay, watch), watch.status_of
         )
+
+    async def _refuse(self, scope: Scope, send: Send, error: VerificationError) -> None:
+        """Answer with the error's problem document (or no body, for Xero); the app is never
+        called. A refusal made before the verifier ran is counted by its observer here."""
+        count_refusal(self.verifier, error)
+        quiet = self.handshake is not None and self.handshake.quiet_refusals
+        await _refuse(scope, send, error, quiet=quiet)
+
+
+def handshake_request(scope: Scope) -> HandshakeRequest:
+    """What a handshake reads of an ASGI request."""
+    query: bytes = scope.get("query_string") or b""
+    return HandshakeRequest(scope["method"], query.decode("latin-1"), scope["headers"])
 
 
 class StatusWatch:
@@ -266,7 +324,9 @@ class _Replay:
         return await self._receive()
 
 
-async def _refuse(scope: Scope, send: Send, error: VerificationError) -> None:
+async def _refuse(
+    scope: Scope, send: Send, error: VerificationError, *, quiet: bool = False
+) -> None:
     """Answer with the error's problem document; the app is never called."""
     logger.info(
         "hookseal: refused %s %r: %s (%d)",
@@ -275,12 +335,18 @@ async def _refuse(scope: Scope, send: Send, error: VerificationError) -> None:
         error.code,
         error.status,
     )
-    body = problem_body(error)
-    headers = [
-        (name.encode("latin-1"), value.encode("latin-1"))
-        for name, value in problem_headers(error, len(body))
-    ]
+    body, pairs = refusal(error, quiet=quiet)
+    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in pairs]
     if isinstance(error, BodyTimeout):  # the rest of the body is not wanted on this connection
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _answer(send: Send, reply: Reply) -> None:
+    """Answer a handshake; the app is never called."""
+    headers = [
+        (name.encode("latin-1"), value.encode("latin-1")) for name, value in reply.header_list()
+    ]
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": reply.body})

@@ -312,7 +312,7 @@ def _other_schemes(case: _Case, tolerance: float, leeway: float) -> list[Finding
         except MissingSignature:
             continue
         except (VerificationError, ConfigurationError):
-            pass
+            pass  # present but malformed, or unreadable without more: verify() says which
         try:
             Verifier(
                 case.secret_set, scheme=other, tolerance=case.tolerance_given, leeway=leeway

@@ -19,6 +19,8 @@ expected signature ever appears in any of them, nor in ``args``.
         ├── MissingMessageId          400  message_id_missing
         ├── MalformedMessageId        400  message_id_malformed
         ├── Replayed                  409  replayed
+        ├── HandshakeRefused          403  handshake_refused
+        ├── MalformedHandshake        400  handshake_malformed
         ├── RetryLater                503  (with Retry-After)
         │   ├── NoActiveSecret             no_active_secret
         │   └── ReplayGuardUnavailable     replay_guard_unavailable
@@ -37,9 +39,11 @@ __all__ = [
     "BodyError",
     "BodyTimeout",
     "ConfigurationError",
+    "HandshakeRefused",
     "HookSealError",
     "IncompleteBody",
     "LengthRequired",
+    "MalformedHandshake",
     "MalformedHeader",
     "MalformedMessageId",
     "MalformedSignature",
@@ -178,6 +182,26 @@ class Replayed(VerificationError):
     status = 409
     title = "Webhook already received"
     default_detail = "This signed delivery was already accepted once."
+
+
+class HandshakeRefused(VerificationError):
+    """An endpoint handshake that is not the provider's (Meta's ``hub.verify_token`` is not the
+    one configured): the subscription is not confirmed."""
+
+    code = "handshake_refused"
+    status = 403
+    title = "Webhook handshake refused"
+    default_detail = "The handshake does not carry the expected verify token."
+
+
+class MalformedHandshake(VerificationError):
+    """A provider's endpoint handshake that cannot be answered (no challenge, or one that is
+    not text)."""
+
+    code = "handshake_malformed"
+    status = 400
+    title = "Malformed webhook handshake"
+    default_detail = "The handshake request carries no usable challenge."
 
 
 class RetryLater(VerificationError):

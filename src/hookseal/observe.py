@@ -5,6 +5,11 @@ class is swapped in place) whose public calls report each outcome: ``verified(sc
 secret_id)`` or ``refused(scheme, code)``. Unobserved verifiers keep the plain class and its
 hot path untouched. An observer must be cheap and must not raise (an exception from it is
 swallowed: counting never changes a verdict).
+
+Adapters refuse some requests before the verifier sees them (a ``Content-Length`` over the
+limit, a body that is late or cut short, a bad ``Forwarded`` header): :func:`count_refusal`
+reports those to the same observer. An error the observed verifier already reported is marked,
+so it is never counted twice.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from .errors import VerificationError
 if TYPE_CHECKING:
     from .verifier import Verifier
 
-__all__ = ["VerificationObserver", "observe"]
+__all__ = ["VerificationObserver", "count_refusal", "observe"]
+
+_COUNTED = "_hookseal_counted"  # set on an error once an observer was told of it
 
 
 @runtime_checkable
@@ -38,7 +45,15 @@ def observe(verifier: Verifier, observer: object) -> None:
     verifier.__class__ = _classes()[0]
 
 
+def count_refusal(verifier: Any, error: VerificationError) -> None:
+    """Report a refusal an adapter made itself to the verifier's observer, if it has one and
+    was not told of this error already."""
+    if getattr(verifier, "observer", None) is not None and not hasattr(error, _COUNTED):
+        _refused(verifier, error)
+
+
 def _refused(verifier: Any, error: VerificationError) -> None:
+    setattr(error, _COUNTED, True)
     try:  # noqa: SIM105 - contextlib.suppress costs a Python-level object per call
         verifier.observer.refused(verifier.scheme.name, error.code)
     except Exception:  # noqa: S110 - counting never changes a verdict

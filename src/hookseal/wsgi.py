@@ -18,6 +18,10 @@ first piece after the deadline; where a read blocks until its size is filled (at
 :data:`READ_SIZE` bytes), the check runs when it returns. A sender that stops sending
 altogether is bounded only by the server's own timeout (gunicorn's ``--timeout``, uWSGI's
 ``harakiri``, a proxy's ``client_body_timeout``).
+
+For the schemes that sign the URL the URL is rebuilt from the environ, or from ``public_url`` /
+the headers of ``trusted_proxies`` (:mod:`hookseal.forwarded`); the scheme's endpoint
+handshake is answered here, never by the application (:mod:`hookseal.handshakes`).
 """
 
 from __future__ import annotations
@@ -28,12 +32,21 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ._adapter import DEFAULT_MAX_BODY_SIZE, Claim, build_verifier, check_limit, claim
+from ._adapter import (
+    DEFAULT_MAX_BODY_SIZE,
+    Claim,
+    build_verifier,
+    check_limit,
+    claim,
+    count_refusal,
+    refusal,
+)
 from ._deadline import DEFAULT_BODY_TIMEOUT, Deadline, check_body_timeout
 from ._time import Clock
 from .errors import BodyError, IncompleteBody, LengthRequired, PayloadTooLarge, VerificationError
+from .forwarded import RequestURL
+from .handshakes import Handshake, HandshakeRequest, Reply, handshake_for
 from .paths import PathMatcher, PathsLike
-from .problem import problem_body, problem_headers
 from .replay import ReplayGuard
 from .schemes import Scheme
 from .secrets import SecretsLike
@@ -50,7 +63,9 @@ __all__ = [
     "WebhookVerificationMiddleware",
     "declared_length",
     "environ_headers",
+    "handshake_request",
     "problem_response",
+    "reply_response",
     "request_paths",
     "verify_environ",
 ]
@@ -62,6 +77,7 @@ READ_SIZE = 64 * 1024
 """Bytes asked of ``wsgi.input`` per read: bounded, so a lying client cannot make one huge read."""
 
 _MAX_LENGTH_DIGITS = 18  # a longer Content-Length is no number we would ever accept
+_OWN_URL = RequestURL()  # the request's own URL: no public_url, no trusted proxies
 
 
 class WebhookVerificationMiddleware:
@@ -72,9 +88,20 @@ class WebhookVerificationMiddleware:
     read into memory (default 1 MiB); a larger declared length is refused without reading.
     ``body_timeout`` (seconds, default 30; None for none) is checked on ``monotonic`` between
     reads, with the limit the module docstring states: a slower body is answered 408.
+    ``public_url``, ``trusted_proxies`` and ``handshake`` are as for the ASGI middleware
+    (:class:`hookseal.asgi.WebhookVerificationMiddleware`).
     """
 
-    __slots__ = ("_monotonic", "app", "body_timeout", "matcher", "max_body_size", "verifier")
+    __slots__ = (
+        "_monotonic",
+        "app",
+        "body_timeout",
+        "handshake",
+        "matcher",
+        "max_body_size",
+        "request_url",
+        "verifier",
+    )
 
     def __init__(
         self,
@@ -91,6 +118,9 @@ class WebhookVerificationMiddleware:
         clock: Clock | None = None,
         body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
         monotonic: Callable[[], float] = time.monotonic,
+        public_url: str | None = None,
+        trusted_proxies: str | Iterable[str] | None = None,
+        handshake: Handshake | bool | None = None,
     ) -> None:
         self.app = app
         self.verifier = build_verifier(
@@ -106,6 +136,8 @@ class WebhookVerificationMiddleware:
         self.max_body_size = check_limit(max_body_size)
         self.body_timeout = check_body_timeout(body_timeout)
         self._monotonic = monotonic
+        self.request_url = RequestURL(public_url, trusted_proxies)
+        self.handshake = handshake_for(self.verifier.scheme, handshake)
 
     def __repr__(self) -> str:
         return (
@@ -117,16 +149,30 @@ class WebhookVerificationMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if not self.matcher.guards_everything and not self.matcher.matches(*request_paths(environ)):
             return self.app(environ, start_response)
+        handshake = self.handshake
         try:
+            if handshake is not None:
+                request = handshake_request(environ)
+                reply = handshake.before(request)  # Meta's, which the provider does not sign
+                if reply is not None:
+                    return reply_response(reply, start_response)
             verified = verify_environ(
                 self.verifier,
                 environ,
                 self.max_body_size,
                 body_timeout=self.body_timeout,
                 monotonic=self._monotonic,
+                request_url=self.request_url,
             )
+            if handshake is not None:
+                body = environ["wsgi.input"].getvalue()
+                reply = handshake.after(request, verified, body, self.verifier.provider)
+                if reply is not None:  # a verified handshake: answered here, not by the app
+                    return reply_response(reply, start_response)
         except VerificationError as error:
-            return problem_response(error, start_response)
+            count_refusal(self.verifier, error)
+            quiet = handshake is not None and handshake.quiet_refusals
+            return problem_response(error, start_response, quiet=quiet)
         held = claim(self.verifier, verified)
         if held is None:
             return self.app(environ, start_response)
@@ -140,8 +186,11 @@ def verify_environ(
     *,
     body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
     monotonic: Callable[[], float] = time.monotonic,
+    request_url: RequestURL | None = None,
 ) -> Verified:
     """Verify the request in ``environ`` and hand its body back through a fresh ``wsgi.input``.
+
+    For a scheme that signs the URL, ``request_url`` rebuilds it (default: the request's own).
 
     Raises a :class:`~hookseal.errors.VerificationError`; framing and header errors are
     raised before the body is read, and a body slower than ``body_timeout`` (checked between
@@ -150,7 +199,12 @@ def verify_environ(
     under :data:`ENVIRON_KEY`.
     """
     length = declared_length(environ, limit, terminated=bool(environ.get("wsgi.input_terminated")))
-    pending = verifier.begin(environ_headers(environ))
+    if verifier.scheme.signs_request:
+        url = (request_url or _OWN_URL).of_environ(environ)
+        method = str(environ.get("REQUEST_METHOD") or "GET")
+        pending = verifier.begin(environ_headers(environ), url=url, method=method)
+    else:
+        pending = verifier.begin(environ_headers(environ))
     stream: BinaryIO = environ["wsgi.input"]
     deadline = None if body_timeout is None else Deadline(body_timeout, monotonic)
     if length is None:
@@ -227,12 +281,27 @@ def request_paths(environ: WSGIEnvironment) -> tuple[str, ...]:
     return path, _as_utf8(script) + path
 
 
-def problem_response(error: VerificationError, start_response: StartResponse) -> list[bytes]:
-    """Answer the refused request with its problem+json document."""
-    body = problem_body(error)
+def problem_response(
+    error: VerificationError, start_response: StartResponse, *, quiet: bool = False
+) -> list[bytes]:
+    """Answer the refused request with its problem+json document (``quiet``: no body)."""
+    body, headers = refusal(error, quiet=quiet)
     status = HTTPStatus(error.status)
-    start_response(f"{status.value} {status.phrase}", problem_headers(error, len(body)))
+    start_response(f"{status.value} {status.phrase}", headers)
     return [body]
+
+
+def reply_response(reply: Reply, start_response: StartResponse) -> list[bytes]:
+    """Answer a handshake (the application is not called)."""
+    status = HTTPStatus(reply.status)
+    start_response(f"{status.value} {status.phrase}", reply.header_list())
+    return [reply.body]
+
+
+def handshake_request(environ: WSGIEnvironment) -> HandshakeRequest:
+    """What a handshake reads of a WSGI request."""
+    method = str(environ.get("REQUEST_METHOD") or "GET")
+    return HandshakeRequest(method, str(environ.get("QUERY_STRING") or ""), EnvironHeaders(environ))
 
 
 # -- the parts ---------------------------------------------------------------------------------

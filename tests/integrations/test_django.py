@@ -268,6 +268,18 @@ def test_checks_pass_on_good_settings() -> None:
         ({"SECRETS": "s", "PATHS": []}, "hookseal.E004"),
         ({"SECRETS": "s", "PATHS": ["/w/"], "MAX_BODY_SIZE": 0}, "hookseal.E005"),
         ({"SECRETS": "s", "PATHS": ["/w/"], "TOLERANCE": -1}, "hookseal.E006"),
+        ({"SECRETS": "s", "PATHS": ["/w/"], "PUBLIC_URL": "example.com"}, "hookseal.E007"),
+        ({"SECRETS": "s", "PATHS": ["/w/"], "TRUSTED_PROXIES": ["10.0.0.300"]}, "hookseal.E007"),
+        (
+            {
+                "SECRETS": "s",
+                "PATHS": ["/w/"],
+                "PUBLIC_URL": "https://a.example",
+                "TRUSTED_PROXIES": ["10.0.0.1"],
+            },
+            "hookseal.E007",
+        ),
+        ({"SECRETS": "s", "SCHEME": "meta", "PATHS": ["/w/"], "HANDSHAKE": True}, "hookseal.E007"),
         ({"SECRETS": "s", "PATHS": ["/w/"], "SECRET": "typo"}, "hookseal.W001"),
         ({"SECRETS": "s"}, "hookseal.W002"),
     ],

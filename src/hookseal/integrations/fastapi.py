@@ -27,6 +27,11 @@ Routes with body parameters go on ``verified.router()``: its routes verify first
     async def stripe_hook(event: Event) -> dict: ...      # unsigned: 401, never 422
 
     app.include_router(hooks)
+
+For the schemes that sign the URL, ``public_url=`` or ``trusted_proxies=`` say what the provider
+called behind a proxy (:mod:`hookseal.forwarded`). The scheme's endpoint handshake (Zoom,
+Twitch, Xero, Okta; Meta with ``handshake=MetaSubscription(verify_token=...)`` on a route that
+accepts GET) is answered by the dependency, before the endpoint runs (:class:`HandshakeAnswered`).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, MutableMapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, MutableMapping
 from typing import Any
 
 try:
@@ -57,6 +62,8 @@ from .._adapter import (
     check_limit,
     claim,
     content_length,
+    count_refusal,
+    refusal,
 )
 from .._deadline import (
     DEFAULT_BODY_TIMEOUT,
@@ -67,15 +74,24 @@ from .._deadline import (
     timed_out,
 )
 from .._time import Clock
-from ..asgi import StatusWatch
+from ..asgi import StatusWatch, handshake_request
 from ..errors import ConfigurationError, IncompleteBody, PayloadTooLarge, VerificationError
-from ..problem import problem_body, problem_headers
+from ..forwarded import RequestURL
+from ..handshakes import Handshake, Reply, handshake_for
 from ..replay import ReplayGuard
 from ..schemes import Scheme
 from ..secrets import SecretsLike
 from ..verifier import Verified, Verifier
 
-__all__ = ["ReleaseOnFailure", "VerifiedWebhook", "WebhookRejected", "install", "problem_response"]
+__all__ = [
+    "HandshakeAnswered",
+    "ReleaseOnFailure",
+    "VerifiedWebhook",
+    "WebhookRejected",
+    "answer_handshake",
+    "install",
+    "problem_response",
+]
 
 _HANDLERS_KEY = "starlette.exception_handlers"
 _CLAIMS_KEY = "hookseal.claims"  # in the scope, set by ReleaseOnFailure: claims it settles
@@ -91,21 +107,47 @@ class WebhookRejected(HTTPException):
     has the right status and headers (``WWW-Authenticate``, ``Retry-After``).
     """
 
-    def __init__(self, error: VerificationError) -> None:
+    def __init__(self, error: VerificationError, *, quiet: bool = False) -> None:
         super().__init__(error.status, detail=error.detail, headers=error.response_headers())
         self.error = error
+        self.quiet = quiet
 
     def response(self) -> Response:
-        """The problem+json response for this refusal."""
-        body = problem_body(self.error)
-        headers = dict(problem_headers(self.error, len(body)))
+        """The problem+json response for this refusal (no body at all when ``quiet``)."""
+        body, pairs = refusal(self.error, quiet=self.quiet)
+        headers = dict(pairs)
         del headers["content-length"]  # Response computes it
         return Response(
             body,
             status_code=self.error.status,
             headers=headers,
-            media_type=headers.pop("content-type"),
+            media_type=headers.pop("content-type", None),
         )
+
+
+class HandshakeAnswered(HTTPException):
+    """A provider's endpoint handshake, answered by :class:`VerifiedWebhook` instead of the
+    endpoint (raised so the endpoint never runs; :func:`answer_handshake` sends the reply)."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.status)
+        self.reply = reply
+
+    def response(self) -> Response:
+        """The handshake's answer."""
+        headers = dict(self.reply.header_list())
+        del headers["content-length"]  # Response computes it
+        media_type = headers.pop("content-type", None)
+        return Response(
+            self.reply.body, status_code=self.reply.status, headers=headers, media_type=media_type
+        )
+
+
+async def answer_handshake(request: Request, exc: Exception) -> Response:
+    """Exception handler answering a :class:`HandshakeAnswered` with its reply."""
+    if not isinstance(exc, HandshakeAnswered):
+        raise exc
+    return exc.response()
 
 
 async def problem_response(request: Request, exc: Exception) -> Response:
@@ -124,6 +166,7 @@ def install(app: FastAPI) -> None:
     refusal and releases on exceptions and on a 5xx set on an injected ``Response``.
     """
     app.add_exception_handler(WebhookRejected, problem_response)
+    app.add_exception_handler(HandshakeAnswered, answer_handshake)
     app.add_middleware(ReleaseOnFailure)
 
 
@@ -166,6 +209,8 @@ class VerifiedWebhook:
     shows the cost): ``document_headers=False`` leaves them out of the schema and skips that
     work. ``body_timeout`` (seconds, default 30; None for none) bounds how long the body may
     take: a slower one is refused with 408 (``monotonic`` is the clock it is read on).
+    ``public_url``, ``trusted_proxies`` and ``handshake`` are as for the ASGI middleware
+    (:class:`hookseal.asgi.WebhookVerificationMiddleware`).
     """
 
     def __new__(cls, *args: Any, **options: Any) -> VerifiedWebhook:
@@ -193,6 +238,9 @@ class VerifiedWebhook:
         document_headers: bool = True,
         body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
         monotonic: Callable[[], float] = time.monotonic,
+        public_url: str | None = None,
+        trusted_proxies: str | Iterable[str] | None = None,
+        handshake: Handshake | bool | None = None,
     ) -> None:
         self.verifier = build_verifier(
             secrets,
@@ -207,6 +255,9 @@ class VerifiedWebhook:
         self.body_timeout = check_body_timeout(body_timeout)
         self._monotonic = monotonic
         self._watchdog = None if self.body_timeout is None else Watchdog(self.body_timeout)
+        self.request_url = RequestURL(public_url, trusted_proxies)
+        self._url = self.request_url if self.verifier.scheme.signs_request else None
+        self.handshake = handshake_for(self.verifier.scheme, handshake)
         releasing = isinstance(self, _ReleasingWebhook)
         self.__signature__ = _dependency_signature(
             self.verifier.scheme, document_headers, response=releasing
@@ -245,8 +296,13 @@ class VerifiedWebhook:
         try:
             verified = await self._verify(request)
         except VerificationError as error:
+            count_refusal(self.verifier, error)
             _register_handler(request)
-            raise WebhookRejected(error) from None
+            quiet = self.handshake is not None and self.handshake.quiet_refusals
+            raise WebhookRejected(error, quiet=quiet) from None
+        except HandshakeAnswered:
+            _register_handler(request)
+            raise
         request.state.hookseal = verified
         request.scope.setdefault(_VERIFIED_KEY, {})[self] = verified
         return verified
@@ -267,11 +323,24 @@ class VerifiedWebhook:
 
     async def _verify(self, request: Request) -> Verified:
         limit = self.max_body_size
-        raw_headers = request.scope["headers"]
+        scope = request.scope
+        raw_headers = scope["headers"]
+        handshake = self.handshake
+        if handshake is not None:
+            said = handshake_request(scope)
+            reply = handshake.before(said)  # Meta's, which the provider does not sign
+            if reply is not None:
+                raise HandshakeAnswered(reply)
         declared = content_length(raw_headers)
         if declared is not None and declared > limit:
             raise PayloadTooLarge(f"the body is {declared} bytes; at most {limit} are accepted")
-        pending = await self.verifier.abegin(raw_headers)
+        url = self._url
+        if url is None:
+            pending = await self.verifier.abegin(raw_headers)
+        else:
+            pending = await self.verifier.abegin(
+                raw_headers, url=url.of_scope(scope), method=scope["method"]
+            )
         if getattr(request, "_stream_consumed", False) and not hasattr(request, "_body"):
             # FastAPI parsed Form() parameters before running dependencies: the bytes are gone.
             raise ConfigurationError(
@@ -310,7 +379,12 @@ class VerifiedWebhook:
             raise IncompleteBody(f"the body is {size} bytes but Content-Length says {declared}")
         # What Request.body() itself caches, so the endpoint (and FastAPI) read it again.
         request._body = b"".join(pending.chunks)
-        return await pending.afinish()
+        verified = await pending.afinish()
+        if handshake is not None:
+            reply = handshake.after(said, verified, request._body, self.verifier.provider)
+            if reply is not None:  # a verified handshake: answered here, not by the endpoint
+                raise HandshakeAnswered(reply)
+        return verified
 
 
 class _ReleasingWebhook(VerifiedWebhook):
@@ -414,3 +488,4 @@ def _register_handler(request: Request) -> None:
     found: Any = request.scope.get(_HANDLERS_KEY)
     if isinstance(found, tuple) and found and isinstance(found[0], dict):
         found[0].setdefault(WebhookRejected, problem_response)
+        found[0].setdefault(HandshakeAnswered, answer_handshake)

@@ -10,8 +10,11 @@ Config keys: ``HOOKSEAL_SECRETS`` (a secret, a list of them, a SecretSet or a Ke
 ``HOOKSEAL_SCHEME``, ``HOOKSEAL_PATHS`` (when set, every request to those paths is verified in
 ``before_request``, whatever route it reaches), ``HOOKSEAL_TOLERANCE``,
 ``HOOKSEAL_REPLAY_GUARD``, ``HOOKSEAL_BODY_TIMEOUT`` (seconds, default 30, checked between
-reads as in :mod:`hookseal.wsgi`) and ``HOOKSEAL_MAX_BODY_SIZE`` (default:
-``MAX_CONTENT_LENGTH`` when set, else 1 MiB).
+reads as in :mod:`hookseal.wsgi`), ``HOOKSEAL_MAX_BODY_SIZE`` (default:
+``MAX_CONTENT_LENGTH`` when set, else 1 MiB), ``HOOKSEAL_PUBLIC_URL`` or
+``HOOKSEAL_TRUSTED_PROXIES`` (the URL the provider called, for the schemes that sign it: see
+:mod:`hookseal.forwarded`) and ``HOOKSEAL_HANDSHAKE`` (see :mod:`hookseal.handshakes`; a
+route takes ``handshake=`` too).
 The body is read and verified through the WSGI environ before Werkzeug touches it, so
 ``request.get_data()`` and ``request.get_json()`` read the same bytes afterwards.
 
@@ -32,15 +35,24 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
 
     raise missing_extra("hookseal.integrations.flask", "flask", "flask") from exc
 
-from .._adapter import DEFAULT_MAX_BODY_SIZE, Claim, build_verifier, check_limit, claim
+from .._adapter import (
+    DEFAULT_MAX_BODY_SIZE,
+    Claim,
+    build_verifier,
+    check_limit,
+    claim,
+    count_refusal,
+    refusal,
+)
 from .._deadline import DEFAULT_BODY_TIMEOUT, check_body_timeout
 from ..errors import ConfigurationError, VerificationError
+from ..forwarded import RequestURL
+from ..handshakes import Handshake, Reply, handshake_for
 from ..paths import PathMatcher
-from ..problem import problem_body, problem_headers
 from ..replay import ReplayGuard
 from ..schemes import Scheme, by_name
 from ..verifier import Verified, Verifier
-from ..wsgi import request_paths, verify_environ
+from ..wsgi import handshake_request, request_paths, verify_environ
 
 __all__ = ["HookSeal"]
 
@@ -57,9 +69,11 @@ class _AppState:
 
     __slots__ = (
         "body_timeout",
+        "handshake",
         "matcher",
         "max_body_size",
         "replay_guard",
+        "request_url",
         "scheme",
         "secrets",
         "tolerance",
@@ -80,11 +94,16 @@ class _AppState:
         self.max_body_size: int | None = None if limit is None else check_limit(limit)
         paths = config.get("HOOKSEAL_PATHS")
         self.matcher: PathMatcher | None = None if paths is None else PathMatcher(paths)
+        self.request_url = RequestURL(
+            config.get("HOOKSEAL_PUBLIC_URL"), config.get("HOOKSEAL_TRUSTED_PROXIES")
+        )
+        self.handshake: Handshake | bool | None = config.get("HOOKSEAL_HANDSHAKE")
         # Keyed by route, never by scheme name: two routes with differently configured
         # instances of one scheme (other header, other encoding) each keep their own.
         self.verifiers: dict[object, Verifier] = {}
         if self.secrets is not None:
-            self.verifier(None, None)  # a bad secret or option fails at start-up, not per request
+            # a bad secret or option fails at start-up, not per request
+            handshake_for(self.verifier(None, None).scheme, self.handshake)
         elif self.matcher is not None:
             raise ConfigurationError("HOOKSEAL_PATHS is set but HOOKSEAL_SECRETS is not")
 
@@ -140,11 +159,14 @@ class HookSeal:
         tolerance: float | None = None,
         replay_guard: ReplayGuard | None = None,
         max_body_size: int | None = None,
+        handshake: Handshake | bool | None = None,
     ) -> Callable[[View], View]:
         """Decorate a view so it only runs for a verified request; result on ``g.hookseal``.
 
         With no ``secrets`` (or ``verifier``) the app's ``HOOKSEAL_SECRETS`` are used, with
         this route's ``scheme`` where given (its own verifier, whatever other routes use).
+        ``handshake``: as ``HOOKSEAL_HANDSHAKE`` (default: that setting), for this route; a
+        handshake that comes as a GET (Meta, Okta) needs a route that accepts GET.
         """
         own = None
         if secrets is not None or verifier is not None:
@@ -159,6 +181,9 @@ class HookSeal:
         route_scheme = None if scheme is None else by_name(scheme)  # a bad name fails here
         route: object = None if route_scheme is None else object()  # this route's own key
         limit = None if max_body_size is None else check_limit(max_body_size)
+        known = own.scheme if own is not None else route_scheme
+        if known is not None and handshake is not None:
+            handshake_for(known, handshake)  # a handshake for another scheme fails here
 
         def decorator(view: View) -> View:
             @functools.wraps(view)
@@ -166,8 +191,13 @@ class HookSeal:
                 app = current_app._get_current_object()  # type: ignore[attr-defined]
                 state = _state(app)
                 chosen = own if own is not None else state.verifier(route, route_scheme)
+                answer = state.handshake if handshake is None else handshake
                 refused = _verify_request(
-                    chosen, limit or state.limit(app), state.body_timeout, _current_request()
+                    chosen,
+                    limit or state.limit(app),
+                    state,
+                    handshake_for(chosen.scheme, answer),
+                    _current_request(),
                 )
                 if refused is not None:
                     return refused
@@ -187,9 +217,9 @@ class HookSeal:
         view = app.view_functions.get(req.endpoint) if req.endpoint else None
         if getattr(view, _MARK, False):
             return None  # the route's own @seal.verify decides, with its own secrets
-        return _verify_request(
-            state.verifier(None, None), state.limit(app), state.body_timeout, req
-        )
+        chosen = state.verifier(None, None)
+        handshake = handshake_for(chosen.scheme, state.handshake)
+        return _verify_request(chosen, state.limit(app), state, handshake, req)
 
 
 def _state(app: Flask) -> _AppState:
@@ -205,13 +235,25 @@ def _current_request() -> Request:
 
 
 def _verify_request(
-    verifier: Verifier, limit: int, body_timeout: float | None, req: Request
+    verifier: Verifier, limit: int, state: _AppState, handshake: Handshake | None, req: Request
 ) -> Response | None:
-    """Verify the current request; None when it passed, else the problem response."""
+    """Verify the current request; None when it passed, else the response to send instead
+    (a refusal's problem document, or the answer to a provider's handshake)."""
     try:
-        verified = _verified(verifier, limit, body_timeout, req)
+        if handshake is not None:
+            said = handshake_request(req.environ)
+            reply = handshake.before(said)  # Meta's, which the provider does not sign
+            if reply is not None:
+                return _reply(reply)
+        verified = _verified(verifier, limit, state, req)
+        if handshake is not None:
+            body = req.get_data(cache=True)
+            reply = handshake.after(said, verified, body, verifier.provider)
+            if reply is not None:  # a verified handshake: answered here, not by the view
+                return _reply(reply)
     except VerificationError as error:
-        return _problem(error)
+        count_refusal(verifier, error)
+        return _problem(error, quiet=handshake is not None and handshake.quiet_refusals)
     g.hookseal = verified
     held = claim(verifier, verified)
     if held is not None:
@@ -219,13 +261,23 @@ def _verify_request(
     return None
 
 
-def _verified(verifier: Verifier, limit: int, body_timeout: float | None, req: Request) -> Verified:
+def _verified(verifier: Verifier, limit: int, state: _AppState, req: Request) -> Verified:
     if "stream" not in req.__dict__ and getattr(req, "_cached_data", None) is None:
         # Nothing has read the body yet: read it ourselves, bounded, and hand Werkzeug a copy.
-        return verify_environ(verifier, req.environ, limit, body_timeout=body_timeout)
+        return verify_environ(
+            verifier,
+            req.environ,
+            limit,
+            body_timeout=state.body_timeout,
+            request_url=state.request_url,
+        )
     # Something (another hook) already read the body; verify what Werkzeug kept of it.
     # If it kept nothing, the signature cannot match and the request is refused.
-    pending = verifier.begin(req.headers)
+    if verifier.scheme.signs_request:
+        url = state.request_url.of_environ(req.environ)
+        pending = verifier.begin(req.headers, url=url, method=req.method)
+    else:
+        pending = verifier.begin(req.headers)
     pending.update(req.get_data(cache=True))
     return pending.finish()
 
@@ -247,8 +299,20 @@ def _release_claim_on_error(error: BaseException | None) -> None:
         held.release()
 
 
-def _problem(error: VerificationError) -> Response:
-    body = problem_body(error)
-    headers = [(k, v) for k, v in problem_headers(error, len(body)) if k != "content-length"]
+def _problem(error: VerificationError, *, quiet: bool = False) -> Response:
+    body, pairs = refusal(error, quiet=quiet)
+    headers = [(k, v) for k, v in pairs if k != "content-length"]
     response: Response = current_app.response_class(body, status=error.status, headers=headers)
+    if quiet:
+        del response.headers["Content-Type"]  # Flask adds text/html; Xero wants no body at all
+    return response
+
+
+def _reply(reply: Reply) -> Response:
+    headers = [(k, v) for k, v in reply.header_list() if k != "content-length"]
+    response: Response = current_app.response_class(
+        reply.body, status=reply.status, headers=headers
+    )
+    if reply.content_type is None:
+        del response.headers["Content-Type"]
     return response

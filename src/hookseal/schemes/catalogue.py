@@ -77,4 +77,7 @@ RECORDS: tuple[HeaderScheme, ...] = (
     ),
     # -- a shared token, not a signature ---------------------------------------------------------
     HeaderScheme("gitlab", "X-Gitlab-Token", key="token"),
+    # Okta event hooks: the value configured as the hook's authScheme (header "Authorization"
+    # by default; another name: HeaderScheme("okta", "X-Your-Header", key="token")).
+    HeaderScheme("okta", "Authorization", key="token"),
 )

@@ -6,6 +6,7 @@ hookseal.E003  SCHEME unknown
 hookseal.E004  PATHS malformed
 hookseal.E005  MAX_BODY_SIZE not a positive int
 hookseal.E006  TOLERANCE, LEEWAY or REPLAY_GUARD invalid
+hookseal.E007  PUBLIC_URL, TRUSTED_PROXIES or HANDSHAKE invalid
 hookseal.W001  keys hookseal does not know (a typo?)
 hookseal.W002  no PATHS: every request to the site must be signed
 """
@@ -51,6 +52,9 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         _collect(messages, check_id, part, found)
     if not messages:  # the parts are sound; now the secrets' values and the other options
         _collect(messages, "hookseal.E006", conf.verifier, found)
+    _collect(messages, "hookseal.E007", conf.request_url, found)
+    if not messages:
+        _collect(messages, "hookseal.E007", _handshake, found)
     unknown = sorted(str(key) for key in found if key not in conf.KEYS)
     if unknown:
         messages.append(
@@ -81,6 +85,10 @@ def _collect(
         part(found)
     except ConfigurationError as exc:
         messages.append(Error(str(exc), hint=_FIX, id=check_id))
+
+
+def _handshake(found: Any) -> object:
+    return conf.handshake_for_verifier(found, conf.verifier(found))
 
 
 def _middleware_installed() -> bool:

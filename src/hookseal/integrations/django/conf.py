@@ -2,7 +2,9 @@
 
 Keys: ``SECRETS`` (required: a secret, a list of them, a SecretSet or a Keyring), ``SCHEME``
 (a scheme name or instance; default the Signature scheme), ``PATHS`` (default: every path),
-``MAX_BODY_SIZE`` (default 1 MiB), ``TOLERANCE``, ``LEEWAY`` and ``REPLAY_GUARD``.
+``MAX_BODY_SIZE`` (default 1 MiB), ``TOLERANCE``, ``LEEWAY``, ``REPLAY_GUARD``,
+``PUBLIC_URL`` or ``TRUSTED_PROXIES`` (the URL the provider called, for the schemes that sign
+it: :mod:`hookseal.forwarded`) and ``HANDSHAKE`` (:mod:`hookseal.handshakes`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from django.conf import settings
 
 from ..._adapter import DEFAULT_MAX_BODY_SIZE, build_verifier, check_limit
 from ...errors import ConfigurationError
+from ...forwarded import RequestURL
+from ...handshakes import Handshake, handshake_for
 from ...paths import PathMatcher
 from ...schemes import Scheme, by_name
 from ...secrets import SecretProvider, SecretSet, as_provider
@@ -22,7 +26,18 @@ from ...verifier import Verifier
 __all__ = ["KEYS", "Config", "load", "raw_settings"]
 
 KEYS = frozenset(
-    {"SECRETS", "SCHEME", "PATHS", "MAX_BODY_SIZE", "TOLERANCE", "LEEWAY", "REPLAY_GUARD"}
+    {
+        "SECRETS",
+        "SCHEME",
+        "PATHS",
+        "MAX_BODY_SIZE",
+        "TOLERANCE",
+        "LEEWAY",
+        "REPLAY_GUARD",
+        "PUBLIC_URL",
+        "TRUSTED_PROXIES",
+        "HANDSHAKE",
+    }
 )
 
 
@@ -32,6 +47,8 @@ class Config(NamedTuple):
     verifier: Verifier
     matcher: PathMatcher
     max_body_size: int
+    request_url: RequestURL
+    handshake: Handshake | None
 
 
 def raw_settings() -> Any:
@@ -95,7 +112,32 @@ def verifier(raw: Mapping[str, Any], scheme_override: Scheme | str | None = None
     )
 
 
+def request_url(raw: Mapping[str, Any] | None) -> RequestURL:
+    """``PUBLIC_URL`` / ``TRUSTED_PROXIES`` (either; neither: the request's own URL)."""
+    if raw is None:
+        return RequestURL()
+    try:
+        return RequestURL(raw.get("PUBLIC_URL"), raw.get("TRUSTED_PROXIES"))
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"HOOKSEAL: {exc}") from None
+
+
 def load(raw: Any = None) -> Config:
     """The validated settings (read from ``settings.HOOKSEAL`` when ``raw`` is None)."""
     found = mapping(raw_settings() if raw is None else raw)
-    return Config(verifier(found), paths(found), max_body_size(found))
+    built = verifier(found)
+    return Config(
+        built,
+        paths(found),
+        max_body_size(found),
+        request_url(found),
+        handshake_for_verifier(found, built),
+    )
+
+
+def handshake_for_verifier(raw: Mapping[str, Any], built: Verifier) -> Handshake | None:
+    """``HANDSHAKE`` for the scheme ``built`` verifies."""
+    try:
+        return handshake_for(built.scheme, raw.get("HANDSHAKE"))
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"HOOKSEAL['HANDSHAKE']: {exc}") from None

@@ -16,43 +16,87 @@ from django.core.exceptions import (
     RequestDataTooBig,
     SuspiciousOperation,
 )
-from django.http import Http404, HttpRequest, JsonResponse, UnreadablePostError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 
+from ..._adapter import refusal
 from ...errors import IncompleteBody, PayloadTooLarge, VerificationError
+from ...forwarded import RequestURL
+from ...handshakes import Handshake, HandshakeRequest, Reply
 from ...problem import PROBLEM_CONTENT_TYPE, problem_document
 from ...verifier import PendingVerification, Verified, Verifier
 from ...wsgi import declared_length
 
 __all__ = [
     "REQUEST_ATTRIBUTE",
+    "answer_after",
+    "answer_before",
     "averify_request",
     "problem_response",
+    "reply_response",
     "status_of",
     "status_of_error",
     "verify_request",
 ]
 
 REQUEST_ATTRIBUTE = "hookseal"
+_OWN_URL = RequestURL()
 
 
-def verify_request(verifier: Verifier, request: HttpRequest, limit: int) -> Verified:
-    """Verify ``request`` in sync code; raises a VerificationError when it must be refused."""
+def verify_request(
+    verifier: Verifier, request: HttpRequest, limit: int, request_url: RequestURL | None = None
+) -> Verified:
+    """Verify ``request`` in sync code; raises a VerificationError when it must be refused.
+    ``request_url`` rebuilds the URL for a scheme that signs it (default: the request's own)."""
     length = _framing(request, limit)
-    pending = verifier.begin(request.headers)
+    if verifier.scheme.signs_request:
+        url = _url_of(request, request_url or _OWN_URL)
+        pending = verifier.begin(request.headers, url=url, method=request.method)
+    else:
+        pending = verifier.begin(request.headers)
     _feed(pending, request, length, limit)
     return _accept(request, pending.finish())
 
 
-async def averify_request(verifier: Verifier, request: HttpRequest, limit: int) -> Verified:
+async def averify_request(
+    verifier: Verifier, request: HttpRequest, limit: int, request_url: RequestURL | None = None
+) -> Verified:
     """:func:`verify_request` for async code: a refreshing keyring is awaited."""
     length = _framing(request, limit)
-    pending = await verifier.abegin(request.headers)
+    if verifier.scheme.signs_request:
+        url = _url_of(request, request_url or _OWN_URL)
+        pending = await verifier.abegin(request.headers, url=url, method=request.method)
+    else:
+        pending = await verifier.abegin(request.headers)
     _feed(pending, request, length, limit)
     return _accept(request, await pending.afinish())
 
 
-def problem_response(error: VerificationError) -> JsonResponse:
-    """The problem+json answer to a refused request, with the error's own headers."""
+def answer_before(handshake: Handshake | None, request: HttpRequest) -> Reply | None:
+    """The answer to an unsigned handshake (Meta's), before any verification."""
+    return None if handshake is None else handshake.before(_handshake_request(request))
+
+
+def answer_after(
+    handshake: Handshake | None, request: HttpRequest, verified: Verified, verifier: Verifier
+) -> Reply | None:
+    """The answer to a verified handshake, instead of the view; None for a delivery."""
+    if handshake is None:
+        return None
+    body: bytes = request.body  # read already, by the verification
+    return handshake.after(_handshake_request(request), verified, body, verifier.provider)
+
+
+def problem_response(error: VerificationError, *, quiet: bool = False) -> HttpResponse:
+    """The problem+json answer to a refused request, with the error's own headers
+    (``quiet``: no body at all, for Xero)."""
+    if quiet:
+        body, pairs = refusal(error, quiet=True)
+        response = HttpResponse(body, status=error.status)
+        del response["Content-Type"]
+        for name, value in pairs:
+            if name != "content-length":
+                response[name] = value
+        return response
     headers = {"Cache-Control": "no-store", **error.response_headers()}
     return JsonResponse(
         problem_document(error),
@@ -60,6 +104,17 @@ def problem_response(error: VerificationError) -> JsonResponse:
         content_type=PROBLEM_CONTENT_TYPE,
         headers=headers,
     )
+
+
+def reply_response(reply: Reply) -> HttpResponse:
+    """The answer to a provider's handshake (the view is not called)."""
+    response = HttpResponse(reply.body, status=reply.status)
+    if reply.content_type is None:
+        del response["Content-Type"]
+    for name, value in reply.header_list():
+        if name != "content-length":
+            response[name] = value
+    return response
 
 
 def status_of(response: object) -> int | None:
@@ -78,6 +133,22 @@ def status_of_error(error: BaseException) -> int | None:
     if isinstance(error, (BadRequest, SuspiciousOperation)):
         return 400
     return None
+
+
+def _url_of(request: HttpRequest, request_url: RequestURL) -> str:
+    """The URL the provider called: from the ASGI scope under ASGI (it keeps the raw path),
+    from the WSGI environ (``request.META``) under WSGI."""
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, dict):
+        return request_url.of_scope(scope)
+    return request_url.of_environ(request.META)
+
+
+def _handshake_request(request: HttpRequest) -> HandshakeRequest:
+    query = request.META.get("QUERY_STRING", "")
+    return HandshakeRequest(
+        str(request.method), query if isinstance(query, str) else "", request.headers
+    )
 
 
 def _framing(request: HttpRequest, limit: int) -> int | None:
