@@ -131,3 +131,17 @@ def test_default_details_name_no_secret_material() -> None:
         detail = cls().detail
         assert detail.isascii()
         assert "secret=" not in detail.lower()
+
+
+def test_every_error_of_the_family_is_public() -> None:
+    """Users catch these by name: every error class errors.py defines is in hookseal."""
+    import hookseal
+
+    defined = [
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, errors.HookSealError)
+    ]
+    assert defined
+    missing = [name for name in defined if getattr(hookseal, name, None) is not vars(errors)[name]]
+    assert missing == []
