@@ -90,7 +90,7 @@ class Diagnosis:
         if self.timestamp is not None and self.skew is not None:
             direction = "old" if self.skew >= 0 else "in the future"
             lines.append(
-                f"timestamp: {self.timestamp} ({abs(self.skew):.0f} s {direction}; "
+                f"timestamp: {self.timestamp} ({int(abs(self.skew))} s {direction}; "
                 f"tolerance {self.tolerance:.0f} s)"
             )
         if self.signatures:
@@ -355,7 +355,7 @@ def _timestamp(case: _Case, tolerance: float, now_given: bool) -> list[Finding]:
     stamp = case.presented.timestamp
     if stamp is None:
         return []
-    age = case.moment - stamp
+    age = int(case.moment - stamp)  # whole seconds, truncated as the refusal's own detail is
     beyond = abs(age) - tolerance
     signed_right = any(c.matched for c in case.checks)
     lead = "the signature is right but the timestamp" if signed_right else "the timestamp"
