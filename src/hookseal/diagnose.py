@@ -296,8 +296,9 @@ def _explain(case: _Case, *, tolerance: float, leeway: float, now_given: bool) -
 
 
 def _other_schemes(case: _Case, tolerance: float, leeway: float) -> list[Finding]:
-    """Headers of another scheme present: name it, and say whether it verifies with it."""
-    findings = []
+    """Headers of another scheme present: name it, and say whether it verifies with it; schemes
+    of one format (GitHub's header is also Meta's) share one finding."""
+    found: dict[tuple[str, str, bool], list[str]] = {}  # (header, outcome, confirmed): names
     missing_ours = isinstance(case.parse_error, MissingSignature)
     seen: set[str] = {case.scheme.name}
     for name in names():
@@ -334,15 +335,19 @@ def _other_schemes(case: _Case, tolerance: float, leeway: float) -> list[Finding
             outcome = "with it the delivery verifies"
             confirmed = True
         if missing_ours or confirmed:
-            header = other.signature_header
-            findings.append(
-                Finding(
-                    "other_scheme",
-                    f"a {header} header is present: try --scheme {other.name} "
-                    f'(scheme="{other.name}" in code); {outcome}',
-                    confirmed=confirmed,
-                )
+            found.setdefault((other.signature_header, outcome, confirmed), []).append(other.name)
+    findings = []
+    for (header, outcome, confirmed), (first, *rest) in found.items():
+        also = f"or {', '.join(rest)}: the same format; " if rest else ""
+        article = "an" if header[:1].lower() in "aeioux" else "a"  # "an X-Hub-...", "a Stripe-..."
+        findings.append(
+            Finding(
+                "other_scheme",
+                f"{article} {header} header is present: try --scheme {first} "
+                f'({also}scheme="{first}" in code); {outcome}',
+                confirmed=confirmed,
             )
+        )
     return findings
 
 
