@@ -7,16 +7,18 @@ Python 3.10+.
     python3 dev.py test       # lint, types, tests (with the C accelerator, then again in pure
                               # Python), docs, packaging, fuzzing under ASan, quick benchmarks
     python3 dev.py test-fast  # the same without the packaging checks, the fuzzing and benchmarks
-    python3 dev.py package    # build, twine check, install the wheel into an empty venv and use it
+    python3 dev.py package    # build, twine check, install the wheel into an empty venv and use
+                              # it; the sdist and the wheel are left in dist/
     python3 dev.py docs       # build the documentation site into site/ (mkdocs, strict)
     python3 dev.py bench      # the full benchmark tables (installs wrk when it can)
     python3 dev.py fuzz [SECONDS]  # only the AddressSanitizer fuzzing of the C accelerator
 
 Everything goes into ``.venv`` beside this file: ``demo`` installs hookseal with its ``demo``
-extra only (FastAPI, uvicorn, httpx; pure Python), ``setup`` adds every extra, ``test`` the
-``dev`` extra (the whole toolchain). Each is installed again only when pyproject.toml or the C
-accelerator's sources changed. ``setup`` and ``test`` install Debian's ``libssl-dev`` (OpenSSL's
-headers, for the optional accelerator) and ``test`` Debian's ``redis-server`` when missing.
+extra only (FastAPI, uvicorn, httpx; pure Python), ``setup`` adds every extra (and pip, for the
+user's own ``.venv/bin/pip install``), ``test`` the ``dev`` extra (the whole toolchain). Each is
+installed again only when pyproject.toml or the C accelerator's sources changed. ``setup`` and
+``test`` install Debian's ``libssl-dev`` (OpenSSL's headers, for the optional accelerator) and
+``test`` Debian's ``redis-server`` when missing.
 Standard library only: this file runs before anything is installed.
 """
 
@@ -174,6 +176,16 @@ def pip_for(python: Path) -> list[str]:
     return [str(python), "-m", "pip"]
 
 
+def ensure_own_pip(python: Path) -> None:
+    """Give the environment of ``python`` a pip of its own when it has none (a ``.venv`` made
+    for the demo uses this interpreter's), so ``.venv/bin/pip install NAME`` works after setup."""
+    check: list[str | Path] = [python, "-m", "pip", "--version"]
+    if subprocess.call(check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:  # noqa: S603
+        return
+    print("    adding pip to the environment (for your own .venv/bin/pip install ...)", flush=True)
+    run(python, "-m", "ensurepip", "--default-pip")
+
+
 def pip_install(*args: str) -> None:
     """pip install, showing one line per package as pip collects it (progress, not noise).
 
@@ -287,6 +299,7 @@ def demo() -> None:
 
 def setup() -> None:
     ensure_venv("examples")
+    ensure_own_pip(PYTHON)
     print(f"\n{VENV.name} is ready: run the examples and the CLI with {BIN.relative_to(ROOT)}/...")
 
 
@@ -347,7 +360,18 @@ def package() -> None:
         headers,
         env=env,
     )
+    kept = keep(dists, ROOT / "dist")
     shutil.rmtree(work)
+    say("package: checked; kept for installing elsewhere (pip install <the wheel>):")
+    for path in kept:
+        print(f"    {path.relative_to(ROOT)}", flush=True)
+
+
+def keep(dists: list[Path], into: Path) -> list[Path]:
+    """Copy the checked sdist and wheel into ``into`` (``dist/``, as ``python -m build`` would),
+    replacing files of the same name: the wheel outlives the check, for the user's own project."""
+    into.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copy2(path, into / path.name)) for path in dists]
 
 
 SMOKE = """

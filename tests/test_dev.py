@@ -151,3 +151,39 @@ def test_docs_and_package_steps_run_after_a_failure_and_are_reported(
     assert status == 4
     assert "the package checks failed" in out
     assert out.strip().splitlines()[-1] == "tests: 10 passed, 0 failed, 0 skipped"
+
+
+def test_package_keeps_the_checked_wheel_in_dist(tmp_path: Path) -> None:
+    """``dev.py package`` built into a scratch directory and deleted it: a newcomer told to build
+    a wheel for their own project had nothing to install. The checked files are kept, and a
+    rebuild replaces them."""
+    built = tmp_path / "scratch"
+    built.mkdir()
+    wheel = built / "hookseal-0.1.0-py3-none-any.whl"
+    sdist = built / "hookseal-0.1.0.tar.gz"
+    wheel.write_bytes(b"new wheel")
+    sdist.write_bytes(b"new sdist")
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / wheel.name).write_bytes(b"old wheel")
+    kept = dev.keep([sdist, wheel], dist)
+    assert [k.name for k in kept] == [sdist.name, wheel.name]
+    assert (dist / wheel.name).read_bytes() == b"new wheel"
+    assert (dist / sdist.name).read_bytes() == b"new sdist"
+
+
+def test_a_venv_without_pip_gets_its_own(tmp_path: Path) -> None:
+    """``.venv`` is made without pip when this interpreter's pip can install into it (the demo
+    saves seconds); after ``dev.py setup`` a newcomer's ``.venv/bin/pip install stripe`` must
+    work all the same."""
+    import os
+    import subprocess
+    import venv
+
+    env = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(env)
+    python = env / dev.BIN.relative_to(dev.VENV) / dev.PYTHON.name
+    assert subprocess.call([python, "-m", "pip", "--version"], stderr=subprocess.DEVNULL) != 0
+    dev.ensure_own_pip(python)
+    assert (python.parent / ("pip.exe" if os.name == "nt" else "pip")).exists()
+    assert subprocess.call([python, "-m", "pip", "--version"], stdout=subprocess.DEVNULL) == 0

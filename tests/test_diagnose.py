@@ -256,3 +256,32 @@ def test_no_scheme_is_suggested_when_its_proof_is_absent_too() -> None:
     found = diagnose(b'{"event": "x"}', {"Content-Type": "application/json"}, "s3cr3t")
     assert not found.ok
     assert not [f for f in found.findings if "--scheme" in f.message]
+
+
+@pytest.mark.parametrize("skew", [400.6, -897.6])
+def test_the_refusal_and_its_cause_give_the_same_number_of_seconds(skew: float) -> None:
+    """The refusal says ``int(skew)`` s; the timestamp line and the cause must not round the
+    same skew to one second more (a newcomer saw "897 s in the future" over "898 s ahead")."""
+    diagnosis = diagnose(COMPACT, stripe(COMPACT), "whsec_test", scheme="stripe", now=STAMP + skew)
+    seconds = int(abs(skew))
+    assert diagnosis.error is not None
+    assert f"{seconds} s" in str(diagnosis.error.detail)
+    assert diagnosis.cause is not None
+    assert diagnosis.cause.code == "clock_skew"
+    assert f"is {seconds} s " in diagnosis.cause.message
+    assert f"{seconds - 300} s beyond" in diagnosis.cause.message
+    assert f"({seconds} s " in diagnosis.explain()
+
+
+def test_schemes_of_one_format_are_named_in_one_finding() -> None:
+    """GitHub's header is also Meta's: one finding naming both, not two rival causes; and "an
+    X-Hub-Signature-256 header", not "a X-..." (both seen by a newcomer)."""
+    headers = github(COMPACT, b"gh-secret")
+    diagnosis = diagnose(COMPACT, headers, "gh-secret")
+    others = [f for f in diagnosis.findings if f.code == "other_scheme"]
+    assert len(others) == 1, others
+    assert others[0].confirmed
+    assert others[0].message.startswith("an X-Hub-Signature-256 header is present: ")
+    message = others[0].message
+    assert 'try --scheme github (or meta: the same format; scheme="github" in code)' in message
+    assert "with it the delivery verifies" in message

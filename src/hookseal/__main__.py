@@ -64,10 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hookseal {__version__}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    p_sign = sub.add_parser("sign", help="print the headers that sign a body read from stdin")
+    p_sign = sub.add_parser("sign", help="print the headers that sign a body (a file, or stdin)")
     _secret_options(p_sign)
     _scheme_option(p_sign)
-    p_sign.add_argument("--body-file", type=Path, help="read the body from this file")
+    p_sign.add_argument("--body-file", type=Path, help="the body (default: stdin)")
     p_sign.add_argument("--timestamp", type=int, help="signed timestamp (default: now)")
     p_sign.add_argument("--message-id", help="message id (Standard Webhooks)")
     p_sign.add_argument("--json", action="store_true", help="print the headers as JSON")
@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     p_verify = sub.add_parser("verify", help="verify a delivery and explain the outcome")
     _secret_options(p_verify)
     _scheme_option(p_verify)
-    p_verify.add_argument("--body-file", type=Path, help="read the body from this file")
+    p_verify.add_argument("--body-file", type=Path, help="the body (default: stdin)")
     p_verify.add_argument(
         "-H",
         "--header",

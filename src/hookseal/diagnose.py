@@ -90,7 +90,7 @@ class Diagnosis:
         if self.timestamp is not None and self.skew is not None:
             direction = "old" if self.skew >= 0 else "in the future"
             lines.append(
-                f"timestamp: {self.timestamp} ({abs(self.skew):.0f} s {direction}; "
+                f"timestamp: {self.timestamp} ({int(abs(self.skew))} s {direction}; "
                 f"tolerance {self.tolerance:.0f} s)"
             )
         if self.signatures:
@@ -296,8 +296,9 @@ def _explain(case: _Case, *, tolerance: float, leeway: float, now_given: bool) -
 
 
 def _other_schemes(case: _Case, tolerance: float, leeway: float) -> list[Finding]:
-    """Headers of another scheme present: name it, and say whether it verifies with it."""
-    findings = []
+    """Headers of another scheme present: name it, and say whether it verifies with it; schemes
+    of one format (GitHub's header is also Meta's) share one finding."""
+    found: dict[tuple[str, str, bool], list[str]] = {}  # (header, outcome, confirmed): names
     missing_ours = isinstance(case.parse_error, MissingSignature)
     seen: set[str] = {case.scheme.name}
     for name in names():
@@ -334,15 +335,19 @@ def _other_schemes(case: _Case, tolerance: float, leeway: float) -> list[Finding
             outcome = "with it the delivery verifies"
             confirmed = True
         if missing_ours or confirmed:
-            header = other.signature_header
-            findings.append(
-                Finding(
-                    "other_scheme",
-                    f"a {header} header is present: try --scheme {other.name} "
-                    f'(scheme="{other.name}" in code); {outcome}',
-                    confirmed=confirmed,
-                )
+            found.setdefault((other.signature_header, outcome, confirmed), []).append(other.name)
+    findings = []
+    for (header, outcome, confirmed), (first, *rest) in found.items():
+        also = f"or {', '.join(rest)}: the same format; " if rest else ""
+        article = "an" if header[:1].lower() in "aeioux" else "a"  # "an X-Hub-...", "a Stripe-..."
+        findings.append(
+            Finding(
+                "other_scheme",
+                f"{article} {header} header is present: try --scheme {first} "
+                f'({also}scheme="{first}" in code); {outcome}',
+                confirmed=confirmed,
             )
+        )
     return findings
 
 
@@ -355,7 +360,7 @@ def _timestamp(case: _Case, tolerance: float, now_given: bool) -> list[Finding]:
     stamp = case.presented.timestamp
     if stamp is None:
         return []
-    age = case.moment - stamp
+    age = int(case.moment - stamp)  # whole seconds, truncated as the refusal's own detail is
     beyond = abs(age) - tolerance
     signed_right = any(c.matched for c in case.checks)
     lead = "the signature is right but the timestamp" if signed_right else "the timestamp"

@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, Form
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from hookseal import InMemoryReplayGuard, Verified
+from hookseal import InMemoryReplayGuard, Verified, sign
 from hookseal.integrations.fastapi import VerifiedWebhook
 from hookseal.testing import forged_request, signed_request
 
@@ -140,3 +140,21 @@ def test_a_route_that_parses_first_is_named_in_a_warning_once(
     assert "/plain" in warnings[0].getMessage()
     unsigned = client.post("/plain", content=b"{not json", headers=JSON)
     assert unsigned.status_code == 422  # the documented limit of a plain dependency
+
+
+def test_a_plain_dependency_answers_401_to_valid_json_that_misfits_the_model(
+    client: TestClient,
+) -> None:
+    """The limit is exactly a body that is not JSON: FastAPI runs dependencies before it
+    checks the body against the model, so an unsigned or forged request with JSON that does
+    not fit the model is still hookseal's 401 (docs/frameworks/fastapi.md says so)."""
+    misfit = b'{"unexpected": true}'
+    unsigned = client.post("/plain", content=misfit, headers=JSON)
+    assert unsigned.status_code == 401
+    assert unsigned.json()["code"] == "missing_signature"
+    forged = client.post("/plain", content=misfit, headers={**JSON, **sign(misfit, "wrong")})
+    assert forged.status_code == 401
+    assert forged.json()["code"] == "signature_mismatch"
+    broken = b"{not json"
+    forged = client.post("/plain", content=broken, headers={**JSON, **sign(broken, "wrong")})
+    assert forged.status_code == 422  # the documented limit: forged as well as unsigned
