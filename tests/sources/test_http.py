@@ -189,6 +189,9 @@ def test_garbage_is_refused_without_quoting_it(server: Server, source: HttpSourc
     server.behaviour.raw = b"\xff\xfe\x00garbage"
     with pytest.raises(SourceError, match="not valid JSON"):
         source.fetch()
+    server.behaviour.raw = b"[" * 100_000  # nested deeper than the json module can read
+    with pytest.raises(SourceError, match="not valid JSON"):
+        source.fetch()
 
 
 @pytest.mark.parametrize(

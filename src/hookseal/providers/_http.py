@@ -74,7 +74,7 @@ class ApiResponse:
         """The decoded body; :class:`Shape` (a malformed answer) when it is not JSON."""
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # nested deeper than json can read
             raise Shape("the answer is not JSON") from None
 
     def json_or_none(self) -> Any:
@@ -82,7 +82,7 @@ class ApiResponse:
         error, named by its status."""
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return None
 
 

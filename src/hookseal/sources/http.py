@@ -218,7 +218,7 @@ class HttpSource(SecretSource):
     def _parse(self, response: httpx.Response, body: bytes) -> Fetched:
         try:
             document = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # nested deeper than json can read
             raise self._error("response is not valid JSON") from None
         try:
             secrets = self.mapping.secret_set(document)

@@ -1,0 +1,79 @@
+"""Hostile answers from a provider API: every one ends in a typed ProviderError, never another
+exception (the clients run inside the keyring's fetch and inside ``hookseal rotate``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from _provider_apis import Answer, ApiServer
+from _provider_apis.billing import BillingApi
+from _provider_apis.fixtures import (
+    BILLING_TOKEN,
+    CHAIN_ID,
+    INTEGRATOR_TOKEN,
+    PAYMENTS_TEST_KEY,
+    RETAIL_SESSION_KEY,
+    RETAIL_USER,
+)
+from _provider_apis.integrator import IntegratorApi
+from _provider_apis.payments import PaymentsApi
+from _provider_apis.retail import RetailApi
+from hookseal.providers import (
+    BillingClient,
+    IntegratorClient,
+    MalformedAnswer,
+    PaymentsClient,
+    ProviderError,
+    RetailClient,
+    SpaazaSession,
+)
+
+# Nested deeper than the json module's recursion allows, and far under the 1 MiB answer cap.
+DEEP_ARRAY = b"[" * 100_000
+DEEP_OBJECT = b'{"a":' * 50_000
+
+
+def _calls(
+    retail: ApiServer[RetailApi],
+    billing: ApiServer[BillingApi],
+    payments: ApiServer[PaymentsApi],
+    integrator: ApiServer[IntegratorApi],
+) -> list[tuple[Any, Callable[[], object]]]:
+    """Each client's main call, next to the server that answers it."""
+    session = SpaazaSession(RETAIL_USER, RETAIL_SESSION_KEY)
+    retail_client = RetailClient(retail.base_url, session=session)
+    billing_client = BillingClient(billing.base_url, token=BILLING_TOKEN)
+    payments_client = PaymentsClient(PAYMENTS_TEST_KEY, base_url=payments.base_url)
+    integrator_client = IntegratorClient(integrator.base_url, token=INTEGRATOR_TOKEN)
+    return [
+        (retail, lambda: retail_client.get_webhook_signatures(CHAIN_ID)),
+        (billing, billing_client.list_webhooks),
+        (payments, payments_client.list_webhook_secrets),
+        (integrator, lambda: integrator_client.set_webhook_secret("a-new-secret")),
+    ]
+
+
+@pytest.mark.parametrize("body", [DEEP_ARRAY, DEEP_OBJECT], ids=["array", "object"])
+@pytest.mark.parametrize("status", [200, 400, 302, 503])
+def test_json_nested_too_deeply_is_a_provider_error(
+    retail_server: ApiServer[RetailApi],
+    billing_server: ApiServer[BillingApi],
+    payments_server: ApiServer[PaymentsApi],
+    integrator_server: ApiServer[IntegratorApi],
+    status: int,
+    body: bytes,
+) -> None:
+    calls = _calls(retail_server, billing_server, payments_server, integrator_server)
+    for server, call in calls:
+        if status == 200 and server is integrator_server:
+            continue  # a 200 to PUT is read by its status alone
+        server.script(Answer(status, body))
+        with pytest.raises(ProviderError) as caught:
+            call()
+        assert caught.value.status == status
+        if status == 200:
+            assert isinstance(caught.value, MalformedAnswer)
+            assert "not JSON" in str(caught.value)
