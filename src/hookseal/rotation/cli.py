@@ -20,7 +20,7 @@ import os
 import sys
 from typing import Any
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, HookSealError
 from ..fleet import DirectoryFleet, FleetBackend, RedisFleet
 from .audit import Progress
 from .engine import Rotation, Settings
@@ -132,6 +132,34 @@ def run(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         print(f"hookseal rotate: {exc}", file=sys.stderr)
         return 2
+    except HookSealError as exc:  # a provider API call failed (ProviderError): named, no value
+        print(f"hookseal rotate: {exc}{_KEPT}", file=sys.stderr)
+        return 1
+    except _backend_errors() as exc:  # the store or the fleet (Redis, AWS) failed
+        # the type and the library's message only: neither carries a URL's password
+        print(f"hookseal rotate: {type(exc).__name__}: {exc}{_KEPT}", file=sys.stderr)
+        return 1
+
+
+_KEPT = " (a rotation in progress keeps its state: --resume continues it)"
+
+
+def _backend_errors() -> tuple[type[BaseException], ...]:
+    """The errors of the store and fleet client libraries that are installed."""
+    found: list[type[BaseException]] = []
+    try:
+        import redis
+
+        found.append(redis.RedisError)
+    except ImportError:
+        pass
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        found.extend((BotoCoreError, ClientError))
+    except ImportError:
+        pass
+    return tuple(found)
 
 
 def _rotation(args: argparse.Namespace) -> Rotation:
