@@ -290,6 +290,7 @@ class Rotation:
             state = self.state_file.load()
             if state is None or state.finished:
                 raise RotationError("no rotation in progress to abort")
+            self._same_rotation(state)
             if state.is_done("switch") or "switch_started" in state.marks:
                 raise RotationRefused(
                     f"rotation {state.rotation_id} has switched the provider already; it can "
@@ -309,6 +310,7 @@ class Rotation:
                 raise RotationError("no rotation in progress to resume")
             if state.kind != self.kind.name:
                 raise RotationError(f"the rotation in progress is a {state.kind} rotation")
+            self._same_rotation(state)
             self.audit_line(state, state.next_step or "done", "resumed", done=list(state.done))
             self.progress.say(f"resuming rotation {state.rotation_id} at {state.next_step}")
             return state
@@ -317,7 +319,9 @@ class Rotation:
                 f"rotation {state.rotation_id} is in progress (next step: {state.next_step}); "
                 "continue it with --resume, or roll it back with --abort"
             )
-        state = RotationState(kind=self.kind.name)
+        state = RotationState(
+            kind=self.kind.name, provider=self.kind.describe(), store=self._store_name()
+        )
         self.kind.begin(Context(self, state))
         self.state_file.save(state)
         self.audit_line(
@@ -327,6 +331,26 @@ class Rotation:
             f"rotation {state.rotation_id} ({self.kind.describe()}) of {', '.join(state.old)}"
         )
         return state
+
+    def _store_name(self) -> str:
+        return "" if self.store is None else self.store.name
+
+    def _same_rotation(self, state: RotationState) -> None:
+        """Refuse to continue (or roll back) a rotation begun with another provider or store:
+        its ids, fingerprints and windows belong there (another endpoint's rotate_at, another
+        account's secret ids), and its steps would act on the wrong one."""
+        provider = self.kind.describe()
+        if state.provider and state.provider != provider:
+            raise RotationError(
+                f"rotation {state.rotation_id} was begun for another provider "
+                f"({state.provider}), not {provider}; give the options it was begun with"
+            )
+        if state.provider and state.store != self._store_name():
+            raise RotationError(
+                f"rotation {state.rotation_id} was begun with another store "
+                f"({state.store or 'none'}), not {self._store_name() or 'none'}; give the "
+                "options it was begun with"
+            )
 
     def _step(self, ctx: Context, step: str) -> None:
         state = ctx.state
