@@ -69,6 +69,40 @@ def test_report_counts_verifications_by_value_and_holds_no_value(tmp_path: Path)
     keyring.close()
 
 
+def test_matches_count_for_the_value_that_verified_even_when_the_set_changed_since(
+    tmp_path: Path,
+) -> None:
+    # Between two beats the keyring may serve two sets: a relabel gives the id "current" a
+    # new value, a removal drops the id "previous". A match belongs to the value that made it,
+    # not to whatever the id names at the next beat: else a late delivery signed with the old
+    # value counts as "the new secret verifies" (and the old one looks quiet) during a
+    # billing rotation's confirm step, and a retired secret's last matches vanish.
+    old_fp, new_fp = fingerprint(OLD.encode()), fingerprint(NEW.encode())
+    held = {"secrets": [Secret(OLD, id="current"), Secret(NEW, id="next")]}
+    keyring = Keyring(CallableSource(lambda: held["secrets"]), refresh_interval=60)
+    keyring.start()
+    clock = ManualClock()
+    reporter = FleetReporter(keyring, DirectoryFleet(tmp_path), replica_id="r1", clock=clock)
+    verifier = Verifier(keyring)
+    assert reporter.beat().matches == {}
+    verifier.verify(*signed_request({"a": 1}, OLD))  # "current" is the old value here
+    verifier.verify(*signed_request({"a": 2}, NEW))  # "next" is the new value here
+    held["secrets"] = [Secret(NEW, id="current"), Secret(OLD, id="previous")]  # relabelled
+    keyring.refresh_after_mismatch()
+    clock.advance(5)
+    report = reporter.beat()
+    assert report.matches == {old_fp: 1, new_fp: 1}
+    assert report.last_match == {old_fp: clock(), new_fp: clock()}
+    verifier.verify(*signed_request({"a": 3}, OLD))  # "previous", then removed
+    held["secrets"] = [Secret(NEW, id="current")]
+    keyring.refresh_after_mismatch()
+    clock.advance(5)
+    report = reporter.beat()
+    assert report.matches == {old_fp: 2, new_fp: 1}
+    assert report.last_match[old_fp] == clock()
+    keyring.close()
+
+
 def test_a_cold_keyring_reports_not_ready(tmp_path: Path) -> None:
     def failing() -> list[Secret]:
         raise RuntimeError("source down")

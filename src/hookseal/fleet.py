@@ -263,6 +263,7 @@ class FleetReporter:
         self._started = clock()
         self._lock = threading.Lock()
         self._counted: dict[str, int] = {}  # by id, as last seen in stats()
+        self._counted_by_value: dict[str, int] = {}  # by value fingerprint, likewise
         self._matches: dict[str, int] = {}  # by value fingerprint
         self._last_match: dict[str, float] = {}
         self._stop = threading.Event()
@@ -305,15 +306,20 @@ class FleetReporter:
         now = self._clock()
         served, reason = _served(self.secrets, now)
         held = {s.id: fingerprint(s.reveal()) for s in served} if served is not None else {}
-        by_id = _matches_by_id(self.secrets)
+        by_id = _matches_by(self.secrets, "matches_by_secret_id")
+        by_value = _matches_by(self.secrets, "matches_by_fingerprint")
         with self._lock:
-            for secret_id, count in by_id.items():
-                delta = count - self._counted.get(secret_id, 0)
-                value_fp = held.get(secret_id)
-                if delta > 0 and value_fp is not None:
+            if by_value or not by_id:  # a keyring: counted by the value that verified
+                deltas = [(fp, n - self._counted_by_value.get(fp, 0)) for fp, n in by_value.items()]
+            else:  # another SecretProvider, with counts by id only: the value the id names now
+                deltas = [
+                    (held[i], n - self._counted.get(i, 0)) for i, n in by_id.items() if i in held
+                ]
+            for value_fp, delta in deltas:
+                if delta > 0:
                     self._matches[value_fp] = self._matches.get(value_fp, 0) + delta
                     self._last_match[value_fp] = now
-            self._counted = dict(by_id)
+            self._counted, self._counted_by_value = dict(by_id), dict(by_value)
             matches, last = dict(self._matches), dict(self._last_match)
         return ReplicaReport(
             replica=self.replica_id,
@@ -395,11 +401,11 @@ def _served(secrets: SecretProvider, now: float) -> tuple[SecretSet | None, str]
     return served, ""
 
 
-def _matches_by_id(secrets: SecretProvider) -> dict[str, int]:
+def _matches_by(secrets: SecretProvider, counter: str) -> dict[str, int]:
     stats = getattr(secrets, "stats", None)
     if not callable(stats):
         return {}
-    found = getattr(stats(), "matches_by_secret_id", None)
+    found = getattr(stats(), counter, None)
     return dict(found) if isinstance(found, Mapping) else {}
 
 
