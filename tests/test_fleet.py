@@ -153,3 +153,27 @@ def test_verified_since_survives_a_replica_restart() -> None:
     base = {"r1@1.0": {"fp-new": 4}, "r2@1.0": {"fp-new": 1}}
     now = {"r1@1.0": {"fp-new": 6}, "r2@9.0": {"fp-new": 2}}  # r2 restarted: counts anew
     assert verified_since(base, now, "fp-new") == 2 + 2
+
+
+@pytest.mark.parametrize("where", ["redis", "directory"])
+def test_one_rotation_claims_the_fleet_at_a_time(
+    where: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    backend = (
+        RedisFleet(request.getfixturevalue("redis_url"), group=f"claim-{time.time_ns()}")
+        if where == "redis"
+        else DirectoryFleet(tmp_path)
+    )
+    try:
+        assert backend.claim("rot-a") is None
+        assert backend.claim("rot-a") is None  # a resumed rotation claims it again
+        assert backend.claim("rot-b") == "rot-a"
+        assert backend.release("rot-b") is None  # not b's to release
+        assert backend.claim("rot-b") == "rot-a"
+        assert backend.release("rot-a") == "rot-a"
+        assert backend.claim("rot-b") is None
+        assert backend.release("", force=True) == "rot-b"  # --break-lock
+        assert backend.release("", force=True) is None
+        assert backend.claim("rot-c") is None
+    finally:
+        backend.close()

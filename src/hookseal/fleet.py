@@ -116,6 +116,19 @@ class FleetBackend(ABC):
     @abstractmethod
     def notice(self) -> dict[str, Any] | None: ...
 
+    def claim(self, rotation: str) -> str | None:
+        """Mark ``rotation`` as the one rotation in progress on this fleet, atomically: None
+        when it is now (or already was) ours, else the id of the rotation that holds it. Two
+        operators with state files of their own share only the fleet and the store, so this
+        is what keeps a second ``hookseal rotate`` from running beside the first. The claim
+        does not expire: a crashed rotation holds it until resumed, aborted or broken by
+        hand (:meth:`release` with ``force``). A backend without a claim returns None."""
+        return None
+
+    def release(self, rotation: str, *, force: bool = False) -> str | None:
+        """Drop ``rotation``'s claim (any claim with ``force``); returns the id released."""
+        return None
+
     def close(self) -> None:
         return None
 
@@ -172,9 +185,42 @@ class RedisFleet(FleetBackend):
         raw = self._client.get(f"{self._base}:rotation")
         return _status(raw)
 
+    def claim(self, rotation: str) -> str | None:
+        key = f"{self._base}:claim"
+        for _ in range(2):  # a claim released between SET NX and GET: once more
+            if self._client.set(key, rotation, nx=True):
+                return None
+            holder = _decoded(self._client.get(key))
+            if holder is not None:
+                return None if holder == rotation else holder
+        return "an unknown rotation"
+
+    def release(self, rotation: str, *, force: bool = False) -> str | None:
+        key = f"{self._base}:claim"
+        if force:
+            pipe = self._client.pipeline()  # MULTI: read and drop as one
+            pipe.get(key)
+            pipe.delete(key)
+            holder, _ = pipe.execute()
+            return _decoded(holder)
+        released = self._client.eval(_RELEASE_IF_OURS, 1, key, rotation)
+        return rotation if released else None
+
     def close(self) -> None:
         if self._owned:
             self._client.close()
+
+
+_RELEASE_IF_OURS = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+def _decoded(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
 class DirectoryFleet(FleetBackend):
@@ -223,6 +269,31 @@ class DirectoryFleet(FleetBackend):
     def notice(self) -> dict[str, Any] | None:
         try:
             return _status((self.path / "rotation.json").read_bytes())
+        except OSError:
+            return None
+
+    def claim(self, rotation: str) -> str | None:
+        target = self.path / "rotation.claim"
+        try:
+            handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            holder = self._holder()
+            return None if holder == rotation else holder or "an unknown rotation"
+        with os.fdopen(handle, "w") as out:
+            out.write(rotation)
+        return None
+
+    def release(self, rotation: str, *, force: bool = False) -> str | None:
+        holder = self._holder()
+        if holder is None or (holder != rotation and not force):
+            return None
+        with contextlib.suppress(FileNotFoundError):
+            (self.path / "rotation.claim").unlink()
+        return holder
+
+    def _holder(self) -> str | None:
+        try:
+            return (self.path / "rotation.claim").read_text().strip() or None
         except OSError:
             return None
 

@@ -3,7 +3,9 @@ environment only, and the exit codes."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -148,3 +150,33 @@ def test_a_provider_or_store_that_fails_is_one_line_and_exit_1_not_a_traceback(
     assert "Traceback" not in no_redis.stderr
     assert "ConnectionError" in no_redis.stderr
     assert "pass-word-0123" not in no_redis.stderr
+
+
+def test_two_operators_at_once_one_runs_the_other_is_refused(tmp_path: Path) -> None:
+    # Two real processes started together, each with a state file of its own: only the
+    # fleet and the store are shared. No replica reports, so the one that runs waits for its
+    # deployment and rolls back (exit 3); the other must be refused at once (exit 4).
+    files = _files(tmp_path)
+    before = json.loads((tmp_path / "secrets.json").read_text())
+    common = ["--kind", "manual", *files[:4], "--deploy-timeout", "4", "--poll", "0.2"]
+
+    def operator(name: str) -> subprocess.Popen[str]:
+        own = ["--state", str(tmp_path / name / "state.json")]
+        own += ["--audit", str(tmp_path / name / "audit.log")]
+        return subprocess.Popen(
+            [sys.executable, "-m", "hookseal", "rotate", *common, *own],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    processes = [operator("a"), operator("b")]
+    outcomes = []
+    for process in processes:
+        _, err = process.communicate(timeout=60)
+        outcomes.append((process.returncode, err))
+    assert sorted(code for code, _ in outcomes) == [3, 4]
+    refused = next(err for code, err in outcomes if code == 4)
+    assert re.search(r"rotation rot-\w+ is in progress on fleet directory", refused)
+    assert json.loads((tmp_path / "secrets.json").read_text()) == before  # rolled back
+    assert not (tmp_path / "fleet" / "rotation.claim").exists()  # released by the rollback

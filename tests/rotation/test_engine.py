@@ -352,3 +352,32 @@ def test_a_corrupt_state_file_is_a_rotation_error(world: World, change: dict[str
     path.write_text("[" * 100_000)  # nested deeper than json reads
     with pytest.raises(RotationError, match="state file is unreadable"):
         world.rotation().run(resume=True)
+
+
+def test_a_second_operator_with_another_state_file_is_refused_while_one_runs(
+    world: World,
+) -> None:
+    # Two operators on two machines each have their own state file; only the fleet and the
+    # store are shared. The local lock on the state file cannot see the other one.
+    world.hook = interrupt_after("store")  # A stops with its new secret in the store
+    with pytest.raises(Interrupted):
+        world.rotation().run()
+    world.hook = None
+    held = dict(world.store.read())
+    second = Rotation(
+        IntegratorKind(IntegratorClient(world.server.base_url, token=TOKEN)),
+        store=world.store,
+        fleet=world.fleet,
+        state=world.tmp / "operator-b" / "state.json",
+        settings=FAST,
+        progress=Progress(io.StringIO()),
+        operator=io.StringIO(),
+        sleep=world.tick,
+    )
+    with pytest.raises(RotationRefused, match=r"rotation rot-\w+ is in progress"):
+        second.run()
+    assert world.store.read() == held  # B created and stored nothing
+    assert world.api.secret("i1") == OLD
+    world.rotation().abort()  # A rolls back: the fleet is free again
+    assert second.run().status == "done"
+    assert world.api.secret("i1") != OLD

@@ -51,6 +51,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     flow.add_argument("--resume", action="store_true", help="continue the rotation in progress")
     flow.add_argument("--abort", action="store_true", help="roll back a rotation not yet switched")
     flow.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    flow.add_argument(
+        "--break-lock",
+        action="store_true",
+        help="release the fleet's claim of a rotation whose state file is lost",
+    )
     p.add_argument(
         "--force",
         action="store_true",
@@ -123,6 +128,10 @@ def run(args: argparse.Namespace) -> int:
         if args.abort:
             state = rotation.abort()
             print(f"rotation {state.rotation_id} rolled back")
+            return 0
+        if args.break_lock:
+            holder = rotation.break_lock()
+            print(f"released the claim of rotation {holder}" if holder else "no claim to release")
             return 0
         rotation.run(resume=args.resume)
         return 0
