@@ -3,12 +3,15 @@ exception (the clients run inside the keyring's fetch and inside ``hookseal rota
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from _provider_apis import Answer, ApiServer
+from _provider_apis import Answer, ApiServer, Received, serving
 from _provider_apis.billing import BillingApi
 from _provider_apis.fixtures import (
     BILLING_TOKEN,
@@ -21,12 +24,14 @@ from _provider_apis.fixtures import (
 from _provider_apis.integrator import IntegratorApi
 from _provider_apis.payments import PaymentsApi
 from _provider_apis.retail import RetailApi
+from hookseal.errors import ConfigurationError
 from hookseal.providers import (
     BillingClient,
     IntegratorClient,
     MalformedAnswer,
     PaymentsClient,
     ProviderError,
+    ProviderUnreachable,
     RetailClient,
     SpaazaSession,
 )
@@ -77,3 +82,47 @@ def test_json_nested_too_deeply_is_a_provider_error(
         if status == 200:
             assert isinstance(caught.value, MalformedAnswer)
             assert "not JSON" in str(caught.value)
+
+
+class EndlessBilling:
+    """A billing listing that never ends: every page is empty, takes a while (each byte
+    dripped, each request well within the client's timeout) and names a fresh token."""
+
+    def __init__(self) -> None:
+        self.pages = 0
+
+    def route(self, request: Received) -> Answer:
+        self.pages += 1
+        page = {"items": [], "pagination": {"page_size": 0, "next_page_token": f"t{self.pages}"}}
+        return Answer(200, json.dumps(page).encode(), drip=0.004)  # ~0.3 s a page
+
+
+@pytest.mark.parametrize("driver", ["blocking", "asyncio"])
+def test_a_listing_that_never_ends_is_bounded_by_the_deadline_not_pages_times_timeout(
+    driver: str,
+) -> None:
+    # A source's fetch is one call: a keyring has one thread in a source at a time, so a call
+    # of max_pages (1000) slow pages would hold off every refresh for 1000 x 0.3 s, and up to
+    # 1000 x timeout: a secret revoked meanwhile would go on verifying.
+    with serving(EndlessBilling()) as server:
+        client = BillingClient(server.base_url, token=BILLING_TOKEN, timeout=2, deadline=2)
+        started = time.monotonic()
+
+        def listing() -> object:
+            if driver == "blocking":
+                return client.list_webhooks()
+            return asyncio.run(client.alist_webhooks())
+
+        with pytest.raises(ProviderUnreachable, match=r"the call did not complete within 2 s"):
+            listing()
+        assert time.monotonic() - started < 30  # a failure bound; unbounded it runs minutes
+        assert server.api.pages < 100
+
+
+def test_the_deadline_defaults_to_six_timeouts_and_is_checked() -> None:
+    assert BillingClient("https://billing.example", token="t", timeout=3).http.deadline == 18
+    with pytest.raises(ConfigurationError, match="deadline"):
+        PaymentsClient(PAYMENTS_TEST_KEY, timeout=5, deadline=1)
+    with pytest.raises(ConfigurationError, match="deadline"):
+        RetailClient("https://r.example", headers={"X": "y"}, deadline=0)
+    assert IntegratorClient("https://i.example", token="t", deadline=30).http.deadline == 30
