@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,3 +178,44 @@ def test_one_rotation_claims_the_fleet_at_a_time(
         assert backend.claim("rot-c") is None
     finally:
         backend.close()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"secrets": ["fp-1"]},
+        {"matches": {"fp-1": "many"}},
+        {"last_match": {"fp-1": "yesterday"}},
+        {"ready": "yes"},
+        {"at": None},
+    ],
+)
+def test_a_damaged_report_counts_as_a_replica_serving_nothing(
+    tmp_path: Path, damage: dict[str, object]
+) -> None:
+    # A v1 report with a field of the wrong type crashed the rotation's waits (AttributeError,
+    # TypeError). The replica is there, but what it serves is unknown: it holds a deployment
+    # back (fail closed) and counts no traffic.
+    fleet = DirectoryFleet(tmp_path)
+    good = ReplicaReport(
+        "r-good", at=1.0, started=1.0, ready=True, secrets={"k": "fp-1"}, matches={"fp-1": 2}
+    )
+    fleet.publish(good, 60)
+    damaged = {**json.loads(good.to_json()), "replica": "r-damaged", **damage}
+    fleet.publish(good, 60)
+    (tmp_path / "replica-r-damaged.json").write_text(
+        json.dumps({"expires": time.time() + 60, "report": json.dumps(damaged)})
+    )
+    (tmp_path / "replica-r-deep.json").write_text("[" * 100_000)  # ignored: not a report
+    view = FleetView(fleet)
+    live = {r.replica: r for r in view.live()}
+    assert set(live) == {"r-good", "r-damaged"}
+    assert not live["r-damaged"].ready
+    assert view.lagging("fp-1") == ["r-damaged"]
+    assert verified_since({}, view.counts(), "fp-1") == 2
+
+
+def test_a_report_with_a_field_added_later_is_still_read() -> None:
+    report = ReplicaReport("r1", at=1.0, started=1.0, ready=True, secrets={"k": "fp-1"})
+    newer = {**json.loads(report.to_json()), "zone": "eu-west-1"}
+    assert ReplicaReport.from_json(json.dumps(newer)) == report

@@ -25,7 +25,7 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -81,14 +81,26 @@ class ReplicaReport:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ReplicaReport | None:
-        """The report in ``text``, or None when it is not one (a foreign or newer record)."""
+        """The report in ``text``, or None when it is not one (a foreign or newer record).
+
+        A report of this version with a field of the wrong type is a replica whose secrets
+        are unknown: it comes back as one that serves nothing and is not ready, so that it
+        holds a deployment back instead of crashing the rotation that reads it."""
         try:
             document = json.loads(text)
-            if not isinstance(document, dict) or document.pop("v", None) != _REPORT_VERSION:
-                return None
-            return cls(**document)
-        except (ValueError, TypeError):
+        except (ValueError, RecursionError):
             return None
+        if not isinstance(document, dict) or document.pop("v", None) != _REPORT_VERSION:
+            return None
+        known = {name: value for name, value in document.items() if name in _REPORT_FIELDS}
+        try:  # a field added by a later release is left out; a required one missing is not
+            if _report_fields_fit(known):
+                return cls(**known)
+        except TypeError:
+            pass
+        replica = document.get("replica")
+        name = replica if isinstance(replica, str) and replica else "an unnamed replica"
+        return cls(replica=name, at=0.0, started=0.0, ready=False, reason="unreadable report")
 
     def serves(self, value_fingerprint: str) -> bool:
         return value_fingerprint in self.secrets.values()
@@ -249,7 +261,7 @@ class DirectoryFleet(FleetBackend):
                 record = json.loads(entry.read_text())
                 expires = float(record["expires"])
                 report = ReplicaReport.from_json(record["report"])
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, ValueError, KeyError, TypeError, RecursionError):
                 continue
             if expires <= now:
                 with contextlib.suppress(OSError):
@@ -480,12 +492,41 @@ def _matches_by(secrets: SecretProvider, counter: str) -> dict[str, int]:
     return dict(found) if isinstance(found, Mapping) else {}
 
 
+_REPORT_FIELDS = frozenset(f.name for f in fields(ReplicaReport))
+
+
+def _report_fields_fit(document: Mapping[str, Any]) -> bool:
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    def mapping(value: Any, fits: Callable[[Any], bool]) -> bool:
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and fits(v) for k, v in value.items()
+        )
+
+    checks: dict[str, Callable[[Any], bool]] = {
+        "replica": lambda v: isinstance(v, str) and bool(v),
+        "at": number,
+        "started": number,
+        "ready": lambda v: isinstance(v, bool),
+        "set_fingerprint": lambda v: v is None or isinstance(v, str),
+        "secrets": lambda v: mapping(v, lambda item: isinstance(item, str)),
+        "matches": lambda v: mapping(v, lambda n: isinstance(n, int) and not isinstance(n, bool)),
+        "last_match": lambda v: mapping(v, number),
+        "matches_by_id": lambda v: mapping(
+            v, lambda n: isinstance(n, int) and not isinstance(n, bool)
+        ),
+        "reason": lambda v: isinstance(v, str),
+    }
+    return all(name in checks and checks[name](value) for name, value in document.items())
+
+
 def _status(raw: Any) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
         status = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return status if isinstance(status, dict) else None
 
