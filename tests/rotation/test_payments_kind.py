@@ -49,14 +49,14 @@ class FirstCreateFails(PaymentsApi):
 
 
 @pytest.fixture
-def server(clock: ManualClock) -> Iterator[ApiServer[PaymentsApi]]:
+def server(clock: ManualClock) -> Iterator[ApiServer[FirstCreateFails]]:
     api = FirstCreateFails(clock=clock)
     api.add_key(KEY)
     with serving(api) as running:
         yield running
 
 
-def _rotation(tmp: Path, server: ApiServer[PaymentsApi], clock: ManualClock) -> Rotation:
+def _rotation(tmp: Path, server: ApiServer[FirstCreateFails], clock: ManualClock) -> Rotation:
     return Rotation(
         PaymentsKind(PaymentsClient(KEY, base_url=server.base_url)),
         store=FileStore(tmp / "secrets.json"),
@@ -70,7 +70,7 @@ def _rotation(tmp: Path, server: ApiServer[PaymentsApi], clock: ManualClock) -> 
 
 
 def test_a_resumed_create_deletes_only_secrets_this_rotation_made(
-    tmp_path: Path, server: ApiServer[PaymentsApi], clock: ManualClock
+    tmp_path: Path, server: ApiServer[FirstCreateFails], clock: ManualClock
 ) -> None:
     old_id, _ = server.api.add_secret(value=OLD)
     FileStore(tmp_path / "secrets.json").update(
@@ -89,13 +89,13 @@ def test_a_resumed_create_deletes_only_secrets_this_rotation_made(
 
 
 def test_a_secret_created_just_before_a_crash_is_deleted_on_resume(
-    tmp_path: Path, server: ApiServer[PaymentsApi], clock: ManualClock
+    tmp_path: Path, server: ApiServer[FirstCreateFails], clock: ManualClock
 ) -> None:
     old_id, _ = server.api.add_secret(value=OLD)
     FileStore(tmp_path / "secrets.json").update(
         lambda held: {old_id: Secret(OLD, id=old_id)}, token="setup"
     )
-    server.api.failed = True  # type: ignore[attr-defined]
+    server.api.failed = True
     with pytest.raises(RotationTimeout):
         _rotation(tmp_path, server, clock).run()
     # Replay the crash between the create call and the state's save: the provider holds a
