@@ -126,3 +126,20 @@ def test_the_deadline_defaults_to_six_timeouts_and_is_checked() -> None:
     with pytest.raises(ConfigurationError, match="deadline"):
         RetailClient("https://r.example", headers={"X": "y"}, deadline=0)
     assert IntegratorClient("https://i.example", token="t", deadline=30).http.deadline == 30
+
+
+@pytest.mark.parametrize(
+    "url", ["https://admin:hunter2-pass@api.example", "https://hunter2-pass@api.example/v1"]
+)
+def test_credentials_in_the_base_url_are_refused_without_being_shown(url: str) -> None:
+    # Kept, they went into every client's repr and, through the rotation kinds' describe(),
+    # into hookseal rotate's progress, audit log, state file and --dry-run plan.
+    for make in (
+        lambda: RetailClient(url, headers={"X-Spaaza-Session-Key": "k"}),
+        lambda: BillingClient(url, token="t"),
+        lambda: PaymentsClient(PAYMENTS_TEST_KEY, base_url=url),
+        lambda: IntegratorClient(url, token="t"),
+    ):
+        with pytest.raises(ConfigurationError, match="credentials") as caught:
+            make()
+        assert "hunter2" not in str(caught.value)

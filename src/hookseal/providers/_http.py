@@ -126,6 +126,11 @@ class ApiHttp:
             raise ConfigurationError(
                 f"{provider}: base_url must be an absolute http(s) URL without query or fragment"
             )
+        if url.userinfo:  # it would show in every repr, log line and rotation state
+            raise ConfigurationError(
+                f"{provider}: base_url must not carry credentials (user:password@); give them "
+                "to the client (token=, headers=, the secret key), which keeps them out of sight"
+            )
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             raise ConfigurationError(f"{provider}: timeout must be a positive number of seconds")
         if deadline is None:
