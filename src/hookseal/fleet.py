@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError, VerificationError
-from .secrets import Secret, SecretProvider, SecretSet, fingerprint
+from .secrets import DEFAULT_LEEWAY, Secret, SecretProvider, SecretSet, fingerprint
 
 __all__ = [
     "DirectoryFleet",
@@ -316,7 +316,9 @@ class FleetReporter:
     ``secrets`` is the replica's :class:`~hookseal.keyring.Keyring` (any SecretProvider; the
     counters come from a keyring's ``stats()``). ``ttl`` (default three intervals) is how long
     a silent replica still counts as live. The thread never holds a lock a request waits on;
-    a failing backend is logged and retried at the next beat.
+    a failing backend is logged and retried at the next beat. A replica serves the secrets it
+    would verify with now: ``leeway`` is its verifiers' (a set may keep a secret past its
+    window, as AWSPREVIOUS does, and a rotation waits until no replica serves the old one).
     """
 
     def __init__(
@@ -327,6 +329,7 @@ class FleetReporter:
         replica_id: str | None = None,
         interval: float = 5.0,
         ttl: float | None = None,
+        leeway: float = DEFAULT_LEEWAY,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not isinstance(secrets, SecretProvider):
@@ -335,6 +338,9 @@ class FleetReporter:
             raise ConfigurationError("FleetReporter needs a FleetBackend (RedisFleet, ...)")
         if not interval > 0 or (ttl is not None and not ttl > interval):
             raise ConfigurationError("interval must be positive and ttl longer than interval")
+        if isinstance(leeway, bool) or not isinstance(leeway, (int, float)) or not leeway >= 0:
+            raise ConfigurationError("leeway must be a non-negative number of seconds")
+        self.leeway = float(leeway)
         self.secrets = secrets
         self.backend = backend
         self.replica_id = (
@@ -388,7 +394,8 @@ class FleetReporter:
     def report(self) -> ReplicaReport:
         now = self._clock()
         served, reason = _served(self.secrets, now)
-        held = {s.id: fingerprint(s.reveal()) for s in served} if served is not None else {}
+        usable = () if served is None else served.candidates(now, self.leeway)
+        held = {s.id: fingerprint(s.reveal()) for s in usable}
         by_id = _matches_by(self.secrets, "matches_by_secret_id")
         by_value = _matches_by(self.secrets, "matches_by_fingerprint")
         with self._lock:
