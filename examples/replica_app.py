@@ -110,6 +110,7 @@ def create_app() -> Starlette:
         on_event=metrics.keyring_hook("webhooks"),
     )
     metrics.watch_keyring(keyring, "webhooks")
+    leeway = float(env("HOOKSEAL_LEEWAY", "60"))
     reporter = FleetReporter(
         keyring,
         fleet_from_env(),
@@ -118,9 +119,10 @@ def create_app() -> Starlette:
         ttl=float(os.environ["HOOKSEAL_HEARTBEAT_TTL"])
         if "HOOKSEAL_HEARTBEAT_TTL" in os.environ
         else None,
+        leeway=leeway,  # a secret serves as long as these verifiers accept it
     )
     metrics.watch_rotation(reporter)
-    verifier = Verifier(keyring, leeway=float(env("HOOKSEAL_LEEWAY", "60")), observer=metrics)
+    verifier = Verifier(keyring, leeway=leeway, observer=metrics)
 
     async def webhook(request: Request) -> JSONResponse:
         verified = request.state.hookseal

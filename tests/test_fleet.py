@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +70,40 @@ def test_report_counts_verifications_by_value_and_holds_no_value(tmp_path: Path)
     keyring.close()
 
 
+def test_matches_count_for_the_value_that_verified_even_when_the_set_changed_since(
+    tmp_path: Path,
+) -> None:
+    # Between two beats the keyring may serve two sets: a relabel gives the id "current" a
+    # new value, a removal drops the id "previous". A match belongs to the value that made it,
+    # not to whatever the id names at the next beat: else a late delivery signed with the old
+    # value counts as "the new secret verifies" (and the old one looks quiet) during a
+    # billing rotation's confirm step, and a retired secret's last matches vanish.
+    old_fp, new_fp = fingerprint(OLD.encode()), fingerprint(NEW.encode())
+    held = {"secrets": [Secret(OLD, id="current"), Secret(NEW, id="next")]}
+    keyring = Keyring(CallableSource(lambda: held["secrets"]), refresh_interval=60)
+    keyring.start()
+    clock = ManualClock()
+    reporter = FleetReporter(keyring, DirectoryFleet(tmp_path), replica_id="r1", clock=clock)
+    verifier = Verifier(keyring)
+    assert reporter.beat().matches == {}
+    verifier.verify(*signed_request({"a": 1}, OLD))  # "current" is the old value here
+    verifier.verify(*signed_request({"a": 2}, NEW))  # "next" is the new value here
+    held["secrets"] = [Secret(NEW, id="current"), Secret(OLD, id="previous")]  # relabelled
+    keyring.refresh_after_mismatch()
+    clock.advance(5)
+    report = reporter.beat()
+    assert report.matches == {old_fp: 1, new_fp: 1}
+    assert report.last_match == {old_fp: clock(), new_fp: clock()}
+    verifier.verify(*signed_request({"a": 3}, OLD))  # "previous", then removed
+    held["secrets"] = [Secret(NEW, id="current")]
+    keyring.refresh_after_mismatch()
+    clock.advance(5)
+    report = reporter.beat()
+    assert report.matches == {old_fp: 2, new_fp: 1}
+    assert report.last_match[old_fp] == clock()
+    keyring.close()
+
+
 def test_a_cold_keyring_reports_not_ready(tmp_path: Path) -> None:
     def failing() -> list[Secret]:
         raise RuntimeError("source down")
@@ -119,3 +154,68 @@ def test_verified_since_survives_a_replica_restart() -> None:
     base = {"r1@1.0": {"fp-new": 4}, "r2@1.0": {"fp-new": 1}}
     now = {"r1@1.0": {"fp-new": 6}, "r2@9.0": {"fp-new": 2}}  # r2 restarted: counts anew
     assert verified_since(base, now, "fp-new") == 2 + 2
+
+
+@pytest.mark.parametrize("where", ["redis", "directory"])
+def test_one_rotation_claims_the_fleet_at_a_time(
+    where: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    backend = (
+        RedisFleet(request.getfixturevalue("redis_url"), group=f"claim-{time.time_ns()}")
+        if where == "redis"
+        else DirectoryFleet(tmp_path)
+    )
+    try:
+        assert backend.claim("rot-a") is None
+        assert backend.claim("rot-a") is None  # a resumed rotation claims it again
+        assert backend.claim("rot-b") == "rot-a"
+        assert backend.release("rot-b") is None  # not b's to release
+        assert backend.claim("rot-b") == "rot-a"
+        assert backend.release("rot-a") == "rot-a"
+        assert backend.claim("rot-b") is None
+        assert backend.release("", force=True) == "rot-b"  # --break-lock
+        assert backend.release("", force=True) is None
+        assert backend.claim("rot-c") is None
+    finally:
+        backend.close()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"secrets": ["fp-1"]},
+        {"matches": {"fp-1": "many"}},
+        {"last_match": {"fp-1": "yesterday"}},
+        {"ready": "yes"},
+        {"at": None},
+    ],
+)
+def test_a_damaged_report_counts_as_a_replica_serving_nothing(
+    tmp_path: Path, damage: dict[str, object]
+) -> None:
+    # A v1 report with a field of the wrong type crashed the rotation's waits (AttributeError,
+    # TypeError). The replica is there, but what it serves is unknown: it holds a deployment
+    # back (fail closed) and counts no traffic.
+    fleet = DirectoryFleet(tmp_path)
+    good = ReplicaReport(
+        "r-good", at=1.0, started=1.0, ready=True, secrets={"k": "fp-1"}, matches={"fp-1": 2}
+    )
+    fleet.publish(good, 60)
+    damaged = {**json.loads(good.to_json()), "replica": "r-damaged", **damage}
+    fleet.publish(good, 60)
+    (tmp_path / "replica-r-damaged.json").write_text(
+        json.dumps({"expires": time.time() + 60, "report": json.dumps(damaged)})
+    )
+    (tmp_path / "replica-r-deep.json").write_text("[" * 100_000)  # ignored: not a report
+    view = FleetView(fleet)
+    live = {r.replica: r for r in view.live()}
+    assert set(live) == {"r-good", "r-damaged"}
+    assert not live["r-damaged"].ready
+    assert view.lagging("fp-1") == ["r-damaged"]
+    assert verified_since({}, view.counts(), "fp-1") == 2
+
+
+def test_a_report_with_a_field_added_later_is_still_read() -> None:
+    report = ReplicaReport("r1", at=1.0, started=1.0, ready=True, secrets={"k": "fp-1"})
+    newer = {**json.loads(report.to_json()), "zone": "eu-west-1"}
+    assert ReplicaReport.from_json(json.dumps(newer)) == report

@@ -13,6 +13,7 @@ import pytest
 from hookseal import Keyring, NoActiveSecret, Secret, SecretSet, SignatureMismatch, Verifier
 from hookseal import verify as verify_once
 from hookseal.keyring import KeyringStats
+from hookseal.secrets import fingerprint
 from hookseal.sources import Fetched, SecretSource, SourceError, StaticSource
 from hookseal.testing import ManualClock, forged_request, signed_request
 
@@ -736,6 +737,10 @@ def test_stats_count_fetches_failures_and_matches(
         snapshot_age=7.0,
         mismatch_refreshes=1,
         matches_by_secret_id={"k1": 3, "k2": 2},
+        matches_by_fingerprint={
+            fingerprint(K1.reveal()): 3,
+            fingerprint(K2.reveal()): 2,
+        },
     )
 
 

@@ -44,7 +44,9 @@ class KeyringStats:
     (a fetch given up on after ``fetch_timeout`` counts as failed); ``stale_served`` the
     requests answered from a snapshot older than its interval; ``snapshot_age`` is the age in
     seconds of the set being served (None before the first success); ``matches_by_secret_id``
-    shows when traffic on a retired secret stops.
+    shows when traffic on a retired secret stops; ``matches_by_fingerprint`` counts the same
+    matches by the value's fingerprint (an id may name another value after a rotation's
+    relabel, a value fingerprint never does).
     """
 
     fetches: int = 0
@@ -53,6 +55,7 @@ class KeyringStats:
     snapshot_age: float | None = None
     mismatch_refreshes: int = 0
     matches_by_secret_id: dict[str, int] = field(default_factory=dict)
+    matches_by_fingerprint: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,7 @@ class RefreshPolicy:
         self._stale_served = 0
         self._mismatch_refreshes = 0
         self._matches: dict[str, int] = {}
+        self._matches_by_fingerprint: dict[str, int] = {}
         self._launch: list[Flight] = []
         self._resolve: list[tuple[Flight, SecretSet | None]] = []
         self._reports: list[Report] = []
@@ -289,8 +293,11 @@ class RefreshPolicy:
         self._reports.append(Report("source_changed", {}))
         self._open(now)
 
-    def record_match(self, secret_id: str) -> None:
+    def record_match(self, secret_id: str, value_fingerprint: str | None = None) -> None:
         self._matches[secret_id] = self._matches.get(secret_id, 0) + 1
+        if value_fingerprint is not None:
+            by_value = self._matches_by_fingerprint
+            by_value[value_fingerprint] = by_value.get(value_fingerprint, 0) + 1
 
     # -- flights ------------------------------------------------------------------------------
 
@@ -362,6 +369,7 @@ class RefreshPolicy:
             snapshot_age=None if snap is None else max(0.0, now - snap.fetched_at),
             mismatch_refreshes=self._mismatch_refreshes,
             matches_by_secret_id=dict(self._matches),
+            matches_by_fingerprint=dict(self._matches_by_fingerprint),
         )
 
     # -- inside -------------------------------------------------------------------------------

@@ -25,12 +25,12 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError, VerificationError
-from .secrets import Secret, SecretProvider, SecretSet, fingerprint
+from .secrets import DEFAULT_LEEWAY, Secret, SecretProvider, SecretSet, fingerprint
 
 __all__ = [
     "DirectoryFleet",
@@ -81,14 +81,26 @@ class ReplicaReport:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ReplicaReport | None:
-        """The report in ``text``, or None when it is not one (a foreign or newer record)."""
+        """The report in ``text``, or None when it is not one (a foreign or newer record).
+
+        A report of this version with a field of the wrong type is a replica whose secrets
+        are unknown: it comes back as one that serves nothing and is not ready, so that it
+        holds a deployment back instead of crashing the rotation that reads it."""
         try:
             document = json.loads(text)
-            if not isinstance(document, dict) or document.pop("v", None) != _REPORT_VERSION:
-                return None
-            return cls(**document)
-        except (ValueError, TypeError):
+        except (ValueError, RecursionError):
             return None
+        if not isinstance(document, dict) or document.pop("v", None) != _REPORT_VERSION:
+            return None
+        known = {name: value for name, value in document.items() if name in _REPORT_FIELDS}
+        try:  # a field added by a later release is left out; a required one missing is not
+            if _report_fields_fit(known):
+                return cls(**known)
+        except TypeError:
+            pass
+        replica = document.get("replica")
+        name = replica if isinstance(replica, str) and replica else "an unnamed replica"
+        return cls(replica=name, at=0.0, started=0.0, ready=False, reason="unreadable report")
 
     def serves(self, value_fingerprint: str) -> bool:
         return value_fingerprint in self.secrets.values()
@@ -115,6 +127,19 @@ class FleetBackend(ABC):
 
     @abstractmethod
     def notice(self) -> dict[str, Any] | None: ...
+
+    def claim(self, rotation: str) -> str | None:
+        """Mark ``rotation`` as the one rotation in progress on this fleet, atomically: None
+        when it is now (or already was) ours, else the id of the rotation that holds it. Two
+        operators with state files of their own share only the fleet and the store, so this
+        is what keeps a second ``hookseal rotate`` from running beside the first. The claim
+        does not expire: a crashed rotation holds it until resumed, aborted or broken by
+        hand (:meth:`release` with ``force``). A backend without a claim returns None."""
+        return None
+
+    def release(self, rotation: str, *, force: bool = False) -> str | None:
+        """Drop ``rotation``'s claim (any claim with ``force``); returns the id released."""
+        return None
 
     def close(self) -> None:
         return None
@@ -172,9 +197,42 @@ class RedisFleet(FleetBackend):
         raw = self._client.get(f"{self._base}:rotation")
         return _status(raw)
 
+    def claim(self, rotation: str) -> str | None:
+        key = f"{self._base}:claim"
+        for _ in range(2):  # a claim released between SET NX and GET: once more
+            if self._client.set(key, rotation, nx=True):
+                return None
+            holder = _decoded(self._client.get(key))
+            if holder is not None:
+                return None if holder == rotation else holder
+        return "an unknown rotation"
+
+    def release(self, rotation: str, *, force: bool = False) -> str | None:
+        key = f"{self._base}:claim"
+        if force:
+            pipe = self._client.pipeline()  # MULTI: read and drop as one
+            pipe.get(key)
+            pipe.delete(key)
+            holder, _ = pipe.execute()
+            return _decoded(holder)
+        released = self._client.eval(_RELEASE_IF_OURS, 1, key, rotation)
+        return rotation if released else None
+
     def close(self) -> None:
         if self._owned:
             self._client.close()
+
+
+_RELEASE_IF_OURS = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+def _decoded(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
 class DirectoryFleet(FleetBackend):
@@ -203,7 +261,7 @@ class DirectoryFleet(FleetBackend):
                 record = json.loads(entry.read_text())
                 expires = float(record["expires"])
                 report = ReplicaReport.from_json(record["report"])
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, ValueError, KeyError, TypeError, RecursionError):
                 continue
             if expires <= now:
                 with contextlib.suppress(OSError):
@@ -226,6 +284,31 @@ class DirectoryFleet(FleetBackend):
         except OSError:
             return None
 
+    def claim(self, rotation: str) -> str | None:
+        target = self.path / "rotation.claim"
+        try:
+            handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            holder = self._holder()
+            return None if holder == rotation else holder or "an unknown rotation"
+        with os.fdopen(handle, "w") as out:
+            out.write(rotation)
+        return None
+
+    def release(self, rotation: str, *, force: bool = False) -> str | None:
+        holder = self._holder()
+        if holder is None or (holder != rotation and not force):
+            return None
+        with contextlib.suppress(FileNotFoundError):
+            (self.path / "rotation.claim").unlink()
+        return holder
+
+    def _holder(self) -> str | None:
+        try:
+            return (self.path / "rotation.claim").read_text().strip() or None
+        except OSError:
+            return None
+
 
 class FleetReporter:
     """Publishes this replica's heartbeat every ``interval`` seconds from its own thread.
@@ -233,7 +316,9 @@ class FleetReporter:
     ``secrets`` is the replica's :class:`~hookseal.keyring.Keyring` (any SecretProvider; the
     counters come from a keyring's ``stats()``). ``ttl`` (default three intervals) is how long
     a silent replica still counts as live. The thread never holds a lock a request waits on;
-    a failing backend is logged and retried at the next beat.
+    a failing backend is logged and retried at the next beat. A replica serves the secrets it
+    would verify with now: ``leeway`` is its verifiers' (a set may keep a secret past its
+    window, as AWSPREVIOUS does, and a rotation waits until no replica serves the old one).
     """
 
     def __init__(
@@ -244,6 +329,7 @@ class FleetReporter:
         replica_id: str | None = None,
         interval: float = 5.0,
         ttl: float | None = None,
+        leeway: float = DEFAULT_LEEWAY,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not isinstance(secrets, SecretProvider):
@@ -252,6 +338,9 @@ class FleetReporter:
             raise ConfigurationError("FleetReporter needs a FleetBackend (RedisFleet, ...)")
         if not interval > 0 or (ttl is not None and not ttl > interval):
             raise ConfigurationError("interval must be positive and ttl longer than interval")
+        if isinstance(leeway, bool) or not isinstance(leeway, (int, float)) or not leeway >= 0:
+            raise ConfigurationError("leeway must be a non-negative number of seconds")
+        self.leeway = float(leeway)
         self.secrets = secrets
         self.backend = backend
         self.replica_id = (
@@ -263,6 +352,7 @@ class FleetReporter:
         self._started = clock()
         self._lock = threading.Lock()
         self._counted: dict[str, int] = {}  # by id, as last seen in stats()
+        self._counted_by_value: dict[str, int] = {}  # by value fingerprint, likewise
         self._matches: dict[str, int] = {}  # by value fingerprint
         self._last_match: dict[str, float] = {}
         self._stop = threading.Event()
@@ -304,16 +394,22 @@ class FleetReporter:
     def report(self) -> ReplicaReport:
         now = self._clock()
         served, reason = _served(self.secrets, now)
-        held = {s.id: fingerprint(s.reveal()) for s in served} if served is not None else {}
-        by_id = _matches_by_id(self.secrets)
+        usable = () if served is None else served.candidates(now, self.leeway)
+        held = {s.id: fingerprint(s.reveal()) for s in usable}
+        by_id = _matches_by(self.secrets, "matches_by_secret_id")
+        by_value = _matches_by(self.secrets, "matches_by_fingerprint")
         with self._lock:
-            for secret_id, count in by_id.items():
-                delta = count - self._counted.get(secret_id, 0)
-                value_fp = held.get(secret_id)
-                if delta > 0 and value_fp is not None:
+            if by_value or not by_id:  # a keyring: counted by the value that verified
+                deltas = [(fp, n - self._counted_by_value.get(fp, 0)) for fp, n in by_value.items()]
+            else:  # another SecretProvider, with counts by id only: the value the id names now
+                deltas = [
+                    (held[i], n - self._counted.get(i, 0)) for i, n in by_id.items() if i in held
+                ]
+            for value_fp, delta in deltas:
+                if delta > 0:
                     self._matches[value_fp] = self._matches.get(value_fp, 0) + delta
                     self._last_match[value_fp] = now
-            self._counted = dict(by_id)
+            self._counted, self._counted_by_value = dict(by_id), dict(by_value)
             matches, last = dict(self._matches), dict(self._last_match)
         return ReplicaReport(
             replica=self.replica_id,
@@ -395,12 +491,41 @@ def _served(secrets: SecretProvider, now: float) -> tuple[SecretSet | None, str]
     return served, ""
 
 
-def _matches_by_id(secrets: SecretProvider) -> dict[str, int]:
+def _matches_by(secrets: SecretProvider, counter: str) -> dict[str, int]:
     stats = getattr(secrets, "stats", None)
     if not callable(stats):
         return {}
-    found = getattr(stats(), "matches_by_secret_id", None)
+    found = getattr(stats(), counter, None)
     return dict(found) if isinstance(found, Mapping) else {}
+
+
+_REPORT_FIELDS = frozenset(f.name for f in fields(ReplicaReport))
+
+
+def _report_fields_fit(document: Mapping[str, Any]) -> bool:
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    def mapping(value: Any, fits: Callable[[Any], bool]) -> bool:
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and fits(v) for k, v in value.items()
+        )
+
+    checks: dict[str, Callable[[Any], bool]] = {
+        "replica": lambda v: isinstance(v, str) and bool(v),
+        "at": number,
+        "started": number,
+        "ready": lambda v: isinstance(v, bool),
+        "set_fingerprint": lambda v: v is None or isinstance(v, str),
+        "secrets": lambda v: mapping(v, lambda item: isinstance(item, str)),
+        "matches": lambda v: mapping(v, lambda n: isinstance(n, int) and not isinstance(n, bool)),
+        "last_match": lambda v: mapping(v, number),
+        "matches_by_id": lambda v: mapping(
+            v, lambda n: isinstance(n, int) and not isinstance(n, bool)
+        ),
+        "reason": lambda v: isinstance(v, str),
+    }
+    return all(name in checks and checks[name](value) for name, value in document.items())
 
 
 def _status(raw: Any) -> dict[str, Any] | None:
@@ -408,7 +533,7 @@ def _status(raw: Any) -> dict[str, Any] | None:
         return None
     try:
         status = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return status if isinstance(status, dict) else None
 

@@ -43,7 +43,7 @@ from typing import Any
 from ._flight import FetchRunner, Flow, Wait, adrive, drive
 from ._refresh import Flight, KeyringStats, RefreshPolicy, RefreshSettings, Step, positive
 from .errors import ConfigurationError, NoActiveSecret
-from .secrets import Secret, SecretSet
+from .secrets import Secret, SecretSet, cached_fingerprint
 from .sources._base import Fetched, SecretSource
 
 __all__ = ["Keyring", "KeyringStats"]
@@ -162,8 +162,9 @@ class Keyring:
 
     def record_match(self, secret: Secret) -> None:
         """Count which secret verified, so an operator sees when the old one goes quiet."""
+        value_fingerprint = cached_fingerprint(secret)
         with self._lock:
-            self._policy.record_match(secret.id)
+            self._policy.record_match(secret.id, value_fingerprint)
 
     # -- lifecycle ----------------------------------------------------------------------------
 

@@ -149,6 +149,19 @@ class Secret:
         return hash((Secret, self.id, self.not_before, self.expires_at))
 
 
+_FINGERPRINT_KEY = "fingerprint"  # beside the schemes' material kinds in Secret._material
+
+
+def cached_fingerprint(secret: Secret) -> str:
+    """:func:`fingerprint` of the secret's value, computed once per Secret (the keyring counts
+    matches by it on every verified request)."""
+    found: str | None = secret._material.get(_FINGERPRINT_KEY)
+    if found is None:
+        found = fingerprint(secret._value)
+        secret._material[_FINGERPRINT_KEY] = found
+    return found
+
+
 def _constant_time_equal(a: bytes, b: bytes) -> bool:
     import hmac
 

@@ -3,6 +3,12 @@ environment only, and the exit codes."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,13 +17,16 @@ from _provider_apis import ApiServer
 from _provider_apis.billing import BillingApi
 from _provider_apis.fixtures import (
     BILLING_TOKEN,
+    PAYMENTS_TEST_KEY,
     billing_server,
     integrator_server,
+    payments_server,
 )
 from _provider_apis.integrator import IntegratorApi
+from _provider_apis.payments import PaymentsApi
 from hookseal.__main__ import main
 
-__all__ = ["billing_server", "integrator_server"]
+__all__ = ["billing_server", "integrator_server", "payments_server"]
 
 
 def _files(tmp_path: Path) -> list[str]:
@@ -94,3 +103,80 @@ def test_resume_with_nothing_in_progress_fails_cleanly(
 ) -> None:
     assert main(["rotate", "--kind", "manual", *_files(tmp_path), "--resume"]) == 1
     assert "no rotation in progress to resume" in capsys.readouterr().err
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _rotate(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python -m hookseal rotate`` in a process of its own, as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "hookseal", "rotate", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_provider_or_store_that_fails_is_one_line_and_exit_1_not_a_traceback(
+    tmp_path: Path, payments_server: ApiServer[PaymentsApi]
+) -> None:
+    down = f"http://127.0.0.1:{_closed_port()}"
+    key = {"HOOKSEAL_PAYMENTS_SECRET_KEY": PAYMENTS_TEST_KEY}
+    unreachable = _rotate(["--kind", "payments", "--provider-url", down, *_files(tmp_path)], key)
+    assert (unreachable.returncode, unreachable.stdout) == (1, "")
+    assert "Traceback" not in unreachable.stderr
+    assert "payments API (127.0.0.1): GET /webhooks/secrets: request failed" in unreachable.stderr
+    assert PAYMENTS_TEST_KEY not in unreachable.stderr
+
+    refused = _rotate(
+        ["--kind", "payments", "--provider-url", payments_server.base_url, *_files(tmp_path)],
+        {"HOOKSEAL_PAYMENTS_SECRET_KEY": "skey_test_not_an_account_key"},
+    )
+    assert refused.returncode == 1
+    assert "Traceback" not in refused.stderr
+    assert "HTTP 401: authentication_failure" in refused.stderr
+
+    redis_down = f"redis://:pass-word-0123@127.0.0.1:{_closed_port()}/0"
+    store = ["--kind", "manual", "--redis", redis_down, "--state", str(tmp_path / "r.json")]
+    no_redis = _rotate([*store, "--audit", str(tmp_path / "r.log")], {})
+    assert no_redis.returncode == 1
+    assert "Traceback" not in no_redis.stderr
+    assert "ConnectionError" in no_redis.stderr
+    assert "pass-word-0123" not in no_redis.stderr
+
+
+def test_two_operators_at_once_one_runs_the_other_is_refused(tmp_path: Path) -> None:
+    # Two real processes started together, each with a state file of its own: only the
+    # fleet and the store are shared. No replica reports, so the one that runs waits for its
+    # deployment and rolls back (exit 3); the other must be refused at once (exit 4).
+    files = _files(tmp_path)
+    before = json.loads((tmp_path / "secrets.json").read_text())
+    common = ["--kind", "manual", *files[:4], "--deploy-timeout", "4", "--poll", "0.2"]
+
+    def operator(name: str) -> subprocess.Popen[str]:
+        own = ["--state", str(tmp_path / name / "state.json")]
+        own += ["--audit", str(tmp_path / name / "audit.log")]
+        return subprocess.Popen(
+            [sys.executable, "-m", "hookseal", "rotate", *common, *own],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    processes = [operator("a"), operator("b")]
+    outcomes = []
+    for process in processes:
+        _, err = process.communicate(timeout=60)
+        outcomes.append((process.returncode, err))
+    assert sorted(code for code, _ in outcomes) == [3, 4]
+    refused = next(err for code, err in outcomes if code == 4)
+    assert re.search(r"rotation rot-\w+ is in progress on fleet directory", refused)
+    assert json.loads((tmp_path / "secrets.json").read_text()) == before  # rolled back
+    assert not (tmp_path / "fleet" / "rotation.claim").exists()  # released by the rollback

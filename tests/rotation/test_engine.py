@@ -278,3 +278,106 @@ def test_settings_are_checked() -> None:
         Settings(poll=0)
     with pytest.raises(RotationError):
         Settings(min_deliveries=0)
+
+
+def test_resume_refuses_a_state_from_another_provider_or_store(world: World) -> None:
+    world.hook = interrupt_after("store")  # stops with the provider not yet switched
+    with pytest.raises(Interrupted):
+        world.rotation().run()
+    world.hook = None
+    other = IntegratorApi()
+    other.add_integrator("i1")
+    other.add_token(TOKEN, "i1")
+    with serving(other) as elsewhere:
+        client = IntegratorClient(elsewhere.base_url, token=TOKEN)
+        resumed = Rotation(
+            IntegratorKind(client),
+            store=world.store,
+            fleet=world.fleet,
+            state=world.tmp / "state.json",
+            audit=world.tmp / "audit.log",
+            settings=FAST,
+            progress=Progress(io.StringIO()),
+            operator=io.StringIO(),
+            sleep=world.tick,
+        )
+        with pytest.raises(RotationError, match=r"integrator API at http://127\.0\.0\.1:\d+"):
+            resumed.run(resume=True)
+        with pytest.raises(RotationError, match="another provider"):
+            resumed.abort()
+        assert other.secret("i1") is None  # the other integrator was never switched
+    other_store = FileStore(world.tmp / "other-secrets.json")
+    other_store.update(lambda held: {"k1": Secret(OLD, id="k1")}, token="setup")
+    elsewhere_stored = Rotation(
+        IntegratorKind(IntegratorClient(world.server.base_url, token=TOKEN)),
+        store=other_store,
+        fleet=world.fleet,
+        state=world.tmp / "state.json",
+        settings=FAST,
+        progress=Progress(io.StringIO()),
+        sleep=world.tick,
+    )
+    with pytest.raises(RotationError, match="another store"):
+        elsewhere_stored.run(resume=True)
+    assert world.api.secret("i1") == OLD
+    assert world.rotation().run(resume=True).status == "done"  # the right one goes on
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"done": 5},
+        {"done": ["create", "fly"]},
+        {"old": ["k1"]},
+        {"marks": {"switch_started": "soon"}},
+        {"baseline": {"r0@1": {"fp-1": "many"}}},
+        {"status": "sleeping"},
+        {"new_id": 7},
+        {"facts": []},
+        {"kind": None},
+    ],
+)
+def test_a_corrupt_state_file_is_a_rotation_error(world: World, change: dict[str, object]) -> None:
+    world.hook = interrupt_after("store")
+    with pytest.raises(Interrupted):
+        world.rotation().run()
+    world.hook = None
+    path = world.tmp / "state.json"
+    document = json.loads(path.read_text())
+    path.write_text(json.dumps({**document, **change}))
+    with pytest.raises(RotationError, match="state file is unreadable"):
+        world.rotation().run(resume=True)
+    with pytest.raises(RotationError, match="state file is unreadable"):
+        world.rotation().abort()
+    path.write_text("[" * 100_000)  # nested deeper than json reads
+    with pytest.raises(RotationError, match="state file is unreadable"):
+        world.rotation().run(resume=True)
+
+
+def test_a_second_operator_with_another_state_file_is_refused_while_one_runs(
+    world: World,
+) -> None:
+    # Two operators on two machines each have their own state file; only the fleet and the
+    # store are shared. The local lock on the state file cannot see the other one.
+    world.hook = interrupt_after("store")  # A stops with its new secret in the store
+    with pytest.raises(Interrupted):
+        world.rotation().run()
+    world.hook = None
+    held = dict(world.store.read())
+    second = Rotation(
+        IntegratorKind(IntegratorClient(world.server.base_url, token=TOKEN)),
+        store=world.store,
+        fleet=world.fleet,
+        state=world.tmp / "operator-b" / "state.json",
+        settings=FAST,
+        progress=Progress(io.StringIO()),
+        operator=io.StringIO(),
+        sleep=world.tick,
+    )
+    with pytest.raises(RotationRefused, match=r"rotation rot-\w+ is in progress"):
+        second.run()
+    assert world.store.read() == held  # B created and stored nothing
+    assert world.api.secret("i1") == OLD
+    world.rotation().abort()  # A rolls back: the fleet is free again
+    assert second.run().status == "done"
+    assert world.api.secret("i1") != OLD

@@ -102,6 +102,9 @@ def test_a_store_holding_something_unreadable_is_an_error_not_a_guess(tmp_path: 
     path.write_text('{"secrets": [{"id": "k1", "value": "v", "expirs_at": 1}]}')
     with pytest.raises(RotationError):
         FileStore(path).read()
+    path.write_text('{"secrets":' * 50_000)  # nested deeper than json reads
+    with pytest.raises(RotationError, match="is not JSON"):
+        FileStore(path).read()
 
 
 def test_aws_store_makes_a_new_version_the_source_reads(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -61,6 +61,7 @@ def test_missing_or_empty_names_the_variable(environ: dict[str, str]) -> None:
         '[{"id": "k1", "value": "leaky-value"}, {"id": "k1", "value": "leaky-value2"}]',
         '{"keys": []}',
         "[1]",
+        "[" * 100_000,  # nested deeper than the json module can read
     ],
 )
 def test_bad_json_is_a_source_error_without_the_value(raw: str) -> None:

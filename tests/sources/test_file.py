@@ -81,6 +81,7 @@ def test_explicit_format_overrides_the_suffix(tmp_path: Path) -> None:
             "timezone",
         ),
         ("latin.json", b'["\xff"]', "UTF-8"),
+        ("deep.json", b"[" * 100_000, "JSON"),  # nested deeper than the json module can read
     ],
 )
 def test_bad_files_are_source_errors_without_values(

@@ -189,6 +189,9 @@ def test_garbage_is_refused_without_quoting_it(server: Server, source: HttpSourc
     server.behaviour.raw = b"\xff\xfe\x00garbage"
     with pytest.raises(SourceError, match="not valid JSON"):
         source.fetch()
+    server.behaviour.raw = b"[" * 100_000  # nested deeper than the json module can read
+    with pytest.raises(SourceError, match="not valid JSON"):
+        source.fetch()
 
 
 @pytest.mark.parametrize(
@@ -272,6 +275,15 @@ def test_cache_control_max_age_becomes_the_ttl(server: Server, source: HttpSourc
     assert source.fetch().ttl == 0.0
 
 
+def test_a_huge_max_age_is_clamped_not_a_crash(server: Server, source: HttpSource) -> None:
+    # RFC 9111 5.2.1: a delta-seconds past 2**31 is taken as 2**31. 400 digits overflowed a
+    # float and 5000 digits Python's int parser, and every fetch failed on that header alone
+    server.behaviour.headers = {"Cache-Control": "max-age=" + "9" * 400}
+    assert source.fetch().ttl == 2.0**31
+    server.behaviour.headers = {"Cache-Control": "max-age=" + "9" * 5000, "Age": "9" * 5000}
+    assert source.fetch().ttl == 0.0
+
+
 @pytest.mark.parametrize(
     ("headers", "ttl"),
     [
@@ -281,6 +293,8 @@ def test_cache_control_max_age_becomes_the_ttl(server: Server, source: HttpSourc
         ({"cache-control": 'max-age="30"'}, 30.0),
         ({"cache-control": "max-age=30", "age": "45"}, 0.0),
         ({"cache-control": "private, no-cache"}, 0.0),
+        ({"cache-control": "max-age=4294967296"}, 2.0**31),
+        ({"cache-control": "max-age=" + "1" * 20, "age": "1" * 20}, 0.0),
     ],
 )
 def test_cache_ttl(headers: dict[str, str], ttl: float | None) -> None:

@@ -71,6 +71,7 @@ def test_empty_hash_is_a_failure(redis_url: str, key: str) -> None:
     ("stored", "message"),
     [
         ('{"value": ', "starts with '{' but is not valid JSON"),
+        ('{"a":' * 50_000, "starts with '{' but is not valid JSON"),  # nested too deeply
         ('{"secret": "' + OLD + '"}', "has no non-empty string 'value'"),
         ('{"value": ""}', "has no non-empty string 'value'"),
         ('{"value": "x", "expires_at": "later"}', "'expires_at' of field 'k': not an ISO"),

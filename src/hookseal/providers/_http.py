@@ -6,7 +6,10 @@ error translation and parsing are written once, and :meth:`ApiHttp.run` (blockin
 :meth:`ApiHttp.arun` (asyncio) only move bytes.
 
 Each request is bounded as a whole (connect, headers and body) by ``timeout``, and its answer
-by ``max_response_size``; redirects are never followed, so credentials stay with their host.
+by ``max_response_size``; a whole call (every page of a listing) by ``deadline``, six times
+``timeout`` unless given: a source's fetch is one call, and a keyring has one thread in a source
+at a time, so a listing of slow pages must not hold off every refresh for ``max_pages`` times
+``timeout``. Redirects are never followed, so credentials stay with their host.
 An ``httpx.AsyncClient`` lives for one flow only: nothing is tied to an event loop that may
 be gone by the next call (``asyncio.run`` per call, asgiref's ``async_to_sync``), and nothing
 is left open between calls. The blocking driver runs the same flow in ``asyncio.run``.
@@ -35,6 +38,8 @@ __all__ = ["ApiHttp", "ApiRequest", "ApiResponse", "Flow", "basic_auth", "quote"
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 10.0
+DEADLINE_TIMEOUTS = 6
+"""A whole call's deadline, in request timeouts, unless ``deadline`` is given."""
 DEFAULT_MAX_RESPONSE_SIZE = 1024 * 1024
 """A page of secret metadata is small; a larger answer is refused rather than buffered."""
 
@@ -74,7 +79,7 @@ class ApiResponse:
         """The decoded body; :class:`Shape` (a malformed answer) when it is not JSON."""
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # nested deeper than json can read
             raise Shape("the answer is not JSON") from None
 
     def json_or_none(self) -> Any:
@@ -82,7 +87,7 @@ class ApiResponse:
         error, named by its status."""
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return None
 
 
@@ -106,6 +111,7 @@ class ApiHttp:
         headers: Mapping[str, str],
         confidential: tuple[str, ...] = (),
         timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -120,8 +126,21 @@ class ApiHttp:
             raise ConfigurationError(
                 f"{provider}: base_url must be an absolute http(s) URL without query or fragment"
             )
+        if url.userinfo:  # it would show in every repr, log line and rotation state
+            raise ConfigurationError(
+                f"{provider}: base_url must not carry credentials (user:password@); give them "
+                "to the client (token=, headers=, the secret key), which keeps them out of sight"
+            )
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             raise ConfigurationError(f"{provider}: timeout must be a positive number of seconds")
+        if deadline is None:
+            deadline = DEADLINE_TIMEOUTS * timeout
+        if isinstance(deadline, bool) or not isinstance(deadline, (int, float)):
+            raise ConfigurationError(f"{provider}: deadline must be a number of seconds")
+        if not deadline >= timeout:
+            raise ConfigurationError(
+                f"{provider}: deadline (the whole call) must be at least timeout (one request)"
+            )
         if isinstance(max_response_size, bool) or not isinstance(max_response_size, int):
             raise ConfigurationError(f"{provider}: max_response_size must be an integer")
         if max_response_size < 1:
@@ -134,6 +153,7 @@ class ApiHttp:
         self.host = url.host
         self.provider = provider
         self.timeout = float(timeout)
+        self.deadline = float(deadline)
         self.max_response_size = max_response_size
         self._headers = {"Accept": "application/json", **headers}
         self._confidential = tuple(c for c in confidential if c)
@@ -156,7 +176,18 @@ class ApiHttp:
         )
 
     async def arun(self, flow: Flow[T]) -> T:
-        """Run ``flow`` to its end on the running event loop."""
+        """Run ``flow`` to its end on the running event loop, within ``deadline``."""
+        try:
+            return await asyncio.wait_for(self._drive(flow), self.deadline)
+        except asyncio.TimeoutError:
+            flow.close()
+            raise ProviderUnreachable(
+                f"{self.label}: the call did not complete within {self.deadline:g} s "
+                "(every request of it, every page)",
+                provider=self.provider,
+            ) from None
+
+    async def _drive(self, flow: Flow[T]) -> T:
         httpx = _httpx()
         async with httpx.AsyncClient(
             timeout=self.timeout,

@@ -86,6 +86,7 @@ class BillingClient:
         page_size: int = DEFAULT_PAGE_SIZE,
         max_pages: int = DEFAULT_MAX_PAGES,
         timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -99,6 +100,7 @@ class BillingClient:
             headers={"Authorization": f"Bearer {token}"},
             confidential=(token,),
             timeout=timeout,
+            deadline=deadline,
             max_response_size=max_response_size,
             transport=transport,
         )

@@ -75,6 +75,7 @@ class IntegratorClient:
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -89,6 +90,7 @@ class IntegratorClient:
             headers=auth,
             confidential=tuple(auth.values()) + ((token,) if token else ()),
             timeout=timeout,
+            deadline=deadline,
             max_response_size=max_response_size,
             transport=transport,
         )

@@ -106,6 +106,7 @@ class PaymentsClient:
         page_limit: int = MAX_LIMIT,
         max_items: int = DEFAULT_MAX_ITEMS,
         timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -125,6 +126,7 @@ class PaymentsClient:
             headers={"Authorization": basic_auth(secret_key)},
             confidential=(secret_key, basic_auth(secret_key).split(" ", 1)[1]),
             timeout=timeout,
+            deadline=deadline,
             max_response_size=max_response_size,
             transport=transport,
         )

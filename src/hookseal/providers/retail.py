@@ -101,6 +101,7 @@ class RetailClient:
         session: SpaazaSession | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -115,6 +116,7 @@ class RetailClient:
             headers=auth,
             confidential=confidential,
             timeout=timeout,
+            deadline=deadline,
             max_response_size=max_response_size,
             transport=transport,
         )

@@ -20,7 +20,7 @@ import os
 import sys
 from typing import Any
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, HookSealError
 from ..fleet import DirectoryFleet, FleetBackend, RedisFleet
 from .audit import Progress
 from .engine import Rotation, Settings
@@ -51,6 +51,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     flow.add_argument("--resume", action="store_true", help="continue the rotation in progress")
     flow.add_argument("--abort", action="store_true", help="roll back a rotation not yet switched")
     flow.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    flow.add_argument(
+        "--break-lock",
+        action="store_true",
+        help="release the fleet's claim of a rotation whose state file is lost",
+    )
     p.add_argument(
         "--force",
         action="store_true",
@@ -124,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
             state = rotation.abort()
             print(f"rotation {state.rotation_id} rolled back")
             return 0
+        if args.break_lock:
+            holder = rotation.break_lock()
+            print(f"released the claim of rotation {holder}" if holder else "no claim to release")
+            return 0
         rotation.run(resume=args.resume)
         return 0
     except RotationError as exc:
@@ -132,6 +141,34 @@ def run(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         print(f"hookseal rotate: {exc}", file=sys.stderr)
         return 2
+    except HookSealError as exc:  # a provider API call failed (ProviderError): named, no value
+        print(f"hookseal rotate: {exc}{_KEPT}", file=sys.stderr)
+        return 1
+    except _backend_errors() as exc:  # the store or the fleet (Redis, AWS) failed
+        # the type and the library's message only: neither carries a URL's password
+        print(f"hookseal rotate: {type(exc).__name__}: {exc}{_KEPT}", file=sys.stderr)
+        return 1
+
+
+_KEPT = " (a rotation in progress keeps its state: --resume continues it)"
+
+
+def _backend_errors() -> tuple[type[BaseException], ...]:
+    """The errors of the store and fleet client libraries that are installed."""
+    found: list[type[BaseException]] = []
+    try:
+        import redis
+
+        found.append(redis.RedisError)
+    except ImportError:
+        pass
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        found.extend((BotoCoreError, ClientError))
+    except ImportError:
+        pass
+    return tuple(found)
 
 
 def _rotation(args: argparse.Namespace) -> Rotation:

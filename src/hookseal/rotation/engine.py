@@ -278,6 +278,7 @@ class Rotation:
             self.state_file.save(state)
             self.audit_line(state, "done", "done", new=state.new_id, old=sorted(state.old))
             self._note(state, "done")
+            self.fleet.release(state.rotation_id)
             self.progress.say(f"rotation {state.rotation_id} done: {state.new_id} is in use")
             return state
         finally:
@@ -290,6 +291,8 @@ class Rotation:
             state = self.state_file.load()
             if state is None or state.finished:
                 raise RotationError("no rotation in progress to abort")
+            self._same_rotation(state)
+            self._claim(state)
             if state.is_done("switch") or "switch_started" in state.marks:
                 raise RotationRefused(
                     f"rotation {state.rotation_id} has switched the provider already; it can "
@@ -309,6 +312,8 @@ class Rotation:
                 raise RotationError("no rotation in progress to resume")
             if state.kind != self.kind.name:
                 raise RotationError(f"the rotation in progress is a {state.kind} rotation")
+            self._same_rotation(state)
+            self._claim(state)
             self.audit_line(state, state.next_step or "done", "resumed", done=list(state.done))
             self.progress.say(f"resuming rotation {state.rotation_id} at {state.next_step}")
             return state
@@ -317,9 +322,16 @@ class Rotation:
                 f"rotation {state.rotation_id} is in progress (next step: {state.next_step}); "
                 "continue it with --resume, or roll it back with --abort"
             )
-        state = RotationState(kind=self.kind.name)
-        self.kind.begin(Context(self, state))
-        self.state_file.save(state)
+        state = RotationState(
+            kind=self.kind.name, provider=self.kind.describe(), store=self._store_name()
+        )
+        self._claim(state)
+        try:
+            self.kind.begin(Context(self, state))
+            self.state_file.save(state)
+        except BaseException:
+            self.fleet.release(state.rotation_id)  # it never began
+            raise
         self.audit_line(
             state, "plan", "started", old=sorted(state.old), provider=self.kind.describe()
         )
@@ -327,6 +339,46 @@ class Rotation:
             f"rotation {state.rotation_id} ({self.kind.describe()}) of {', '.join(state.old)}"
         )
         return state
+
+    def _claim(self, state: RotationState) -> None:
+        """Make this the one rotation in progress on the fleet, or refuse: two operators with
+        state files of their own would otherwise rotate the same store and provider at once
+        (each taking the other's new secret for an old one, deleting it, switching back)."""
+        holder = self.fleet.claim(state.rotation_id)
+        if holder is not None:
+            raise RotationRefused(
+                f"rotation {holder} is in progress on {self.fleet.name}: finish it (--resume) "
+                "or roll it back (--abort) with its own state file first; if that state file "
+                f"is lost for good, --break-lock releases the claim of {holder}"
+            )
+
+    def break_lock(self) -> str | None:
+        """Release the fleet's claim whoever holds it (a rotation whose state file is lost);
+        returns the id of the rotation that held it."""
+        holder = self.fleet.release("", force=True)
+        if holder is not None:
+            self.audit.record(holder, self.kind.name, "lock", "broken")
+        return holder
+
+    def _store_name(self) -> str:
+        return "" if self.store is None else self.store.name
+
+    def _same_rotation(self, state: RotationState) -> None:
+        """Refuse to continue (or roll back) a rotation begun with another provider or store:
+        its ids, fingerprints and windows belong there (another endpoint's rotate_at, another
+        account's secret ids), and its steps would act on the wrong one."""
+        provider = self.kind.describe()
+        if state.provider and state.provider != provider:
+            raise RotationError(
+                f"rotation {state.rotation_id} was begun for another provider "
+                f"({state.provider}), not {provider}; give the options it was begun with"
+            )
+        if state.provider and state.store != self._store_name():
+            raise RotationError(
+                f"rotation {state.rotation_id} was begun with another store "
+                f"({state.store or 'none'}), not {self._store_name() or 'none'}; give the "
+                "options it was begun with"
+            )
 
     def _step(self, ctx: Context, step: str) -> None:
         state = ctx.state
@@ -478,6 +530,7 @@ class Rotation:
         self.state_file.save(ctx.state)
         self.audit_line(ctx.state, "rollback", status, new=ctx.state.new_id, reason=why)
         self._note(ctx.state, status)
+        self.fleet.release(ctx.state.rotation_id)
 
     def _recently_verified(self, reports: list[ReplicaReport], fps: list[str], quiet: float) -> str:
         """'' when none of ``fps`` verified anything in the last ``quiet`` seconds, else when."""

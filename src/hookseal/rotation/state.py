@@ -15,6 +15,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -49,6 +50,10 @@ class RotationState:
     marks: dict[str, float] = field(default_factory=dict)
     baseline: dict[str, dict[str, int]] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
+    provider: str = ""
+    """Which provider (its kind's description: API, endpoint, chain...) is being rotated."""
+    store: str = ""
+    """Which store the replicas read (its name); a resume must name the same two."""
 
     @property
     def finished(self) -> bool:
@@ -73,9 +78,57 @@ class RotationState:
             document = json.loads(text)
             if not isinstance(document, dict) or document.pop("version", None) != _VERSION:
                 raise ValueError("not a rotation state of this version")
+            _check(document)
             return cls(**document)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:
             raise RotationError(f"the rotation state file is unreadable ({exc})") from None
+
+
+def _check(document: dict[str, Any]) -> None:
+    """Every field of the right type (a file edited by hand, or damaged, must not crash a
+    step halfway with a TypeError): ValueError naming the first field that is not."""
+    kinds: dict[str, Callable[[Any], bool]] = {
+        "kind": _text,
+        "rotation_id": _text,
+        "status": lambda v: v in _STATUSES,
+        "done": lambda v: isinstance(v, list) and all(step in STEPS for step in v),
+        "old": lambda v: _mapping(v, _text),
+        "new_id": lambda v: v is None or _text(v),
+        "new_fingerprint": lambda v: v is None or _text(v),
+        "facts": lambda v: isinstance(v, dict),
+        "marks": lambda v: _mapping(v, _number),
+        "baseline": lambda v: _mapping(v, lambda row: _mapping(row, _count)),
+        "started": _number,
+        "provider": lambda v: isinstance(v, str),
+        "store": lambda v: isinstance(v, str),
+    }
+    for name, value in document.items():
+        fits = kinds.get(name)
+        if fits is None:
+            raise ValueError(f"unknown field {name!r}")
+        if not fits(value):
+            raise ValueError(f"field {name!r} is not of its type")
+
+
+_STATUSES = ("running", "done", "rolled_back", "aborted")
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _mapping(value: Any, fits: Callable[[Any], bool]) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(key, str) and fits(item) for key, item in value.items()
+    )
 
 
 class StateFile:

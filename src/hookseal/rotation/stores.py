@@ -81,7 +81,7 @@ def _document(secrets: Mapping[str, Secret]) -> str:
 def _parse_document(text: str | bytes, where: str) -> Secrets:
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than json reads
         raise RotationError(f"{where} is not JSON") from None
     try:
         parsed: SecretSet = secret_set_from_document(document, where)

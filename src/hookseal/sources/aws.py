@@ -143,7 +143,7 @@ class AwsSecretsManagerSource(SecretSource):
             return [self._secret(text, version_id, stage)]
         try:
             document = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than json can read
             raise self._error(f"{stage}: starts with '{{' but is not valid JSON") from None
         try:
             return list(_JSON_SHAPE.secret_set(document))

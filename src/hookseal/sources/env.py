@@ -45,6 +45,10 @@ class EnvSource(SecretSource):
                     f"environment variable {self.var}: not valid JSON "
                     f"(line {exc.lineno}, column {exc.colno})"
                 ) from None
+            except RecursionError:
+                raise SourceError(
+                    f"environment variable {self.var}: JSON nested too deeply to read"
+                ) from None
             return Fetched(secret_set_from_document(document, f"environment variable {self.var}"))
         values = [part.strip() for part in text.split(",")]
         values = [v for v in values if v]

@@ -117,6 +117,8 @@ class FileSource(SecretSource):
                 raise SourceError(
                     f"{self.name}: not valid JSON (line {exc.lineno}, column {exc.colno})"
                 ) from None
+            except RecursionError:
+                raise SourceError(f"{self.name}: JSON nested too deeply to read") from None
         else:
             toml = _toml()
             try:

@@ -218,7 +218,7 @@ class HttpSource(SecretSource):
     def _parse(self, response: httpx.Response, body: bytes) -> Fetched:
         try:
             document = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # nested deeper than json can read
             raise self._error("response is not valid JSON") from None
         try:
             secrets = self.mapping.secret_set(document)
@@ -293,7 +293,18 @@ def cache_ttl(headers: Mapping[str, str]) -> float | None:
     if max_age is None or not _digits(max_age):
         return None
     age = headers.get("age", "0").strip()
-    return float(max(0, int(max_age) - (int(age) if _digits(age) else 0)))
+    return float(max(0, _seconds(max_age) - (_seconds(age) if _digits(age) else 0)))
+
+
+_MAX_DELTA_SECONDS = 2**31
+"""RFC 9111 5.2.1: a delta-seconds past 2**31 is taken as 2**31. Read without the bound, a
+few hundred digits overflow a float and a few thousand Python's int parser."""
+
+
+def _seconds(digits: str) -> int:
+    if len(digits) > len(str(_MAX_DELTA_SECONDS)):
+        return _MAX_DELTA_SECONDS
+    return min(int(digits), _MAX_DELTA_SECONDS)
 
 
 def _digits(text: str) -> bool:

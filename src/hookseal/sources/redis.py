@@ -282,7 +282,7 @@ def _decode(secret_id: str, stored: str) -> Secret:
         return _secret(stored, secret_id, None, None)
     try:
         record = json.loads(stored)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than json can read
         raise SourceError(f"{where} starts with '{{' but is not valid JSON") from None
     if not isinstance(record, dict):
         raise SourceError(f"{where} is not a JSON object")

@@ -11,7 +11,10 @@ provider, never while the new one is missing there.
 
 A crash between the creation and the store loses the value (the API never shows it again):
 on ``--resume`` the secret whose value was lost is deleted at the provider and another is
-created. The ids listed before the rotation began tell which secret is ours.
+created. Which secret is ours: its id, once saved; before that (a crash right after the
+create call), a secret neither listed when the rotation began nor held by the store, and
+created around the moment the create call was made, recorded before making it. A secret
+someone else created meanwhile, in the dashboard, is never deleted.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ if TYPE_CHECKING:
     from ..engine import Context
 
 __all__ = ["PaymentsKind"]
+
+
+_CLOCK_MARGIN = 300.0
+"""Seconds allowed between this host's clock and the provider's ``created_at``."""
 
 
 class PaymentsKind(ProviderKind):
@@ -71,6 +78,8 @@ class PaymentsKind(ProviderKind):
 
     def create(self, ctx: Context) -> Secret:
         self._delete_lost(ctx)
+        ctx.state.marks["create_called"] = ctx.clock()
+        ctx.save()  # before the call: a resumed rotation knows when its secret was made
         created = self.client.create_webhook_secret()
         ctx.state.new_id = created.id
         ctx.state.new_fingerprint = fingerprint(created.secret.reveal())
@@ -78,13 +87,20 @@ class PaymentsKind(ProviderKind):
         return created.secret
 
     def _delete_lost(self, ctx: Context) -> None:
-        """Secrets created by an earlier, crashed attempt whose value never reached the store."""
+        """Secrets created by an earlier, crashed attempt whose value never reached the store:
+        not listed at the start, not held, and created around that attempt's call (deleting
+        is irreversible: a secret added in the dashboard meanwhile is someone else's)."""
+        called = ctx.state.marks.get("create_called")
+        if called is None:
+            return  # no create call was made: nothing of ours can be lost
+        margin = _CLOCK_MARGIN + self.client.http.deadline
         known = set(ctx.state.facts.get("known", []))
         held = ctx.store_secrets()
-        for secret_id in self._listed():
-            if secret_id not in known and secret_id not in held:
-                self.client.delete_webhook_secret(secret_id, missing_ok=True)
-                ctx.audit("create", "deleted_lost", secret_id=secret_id)
+        for info in self.client.list_webhook_secrets():
+            ours = called - _CLOCK_MARGIN <= info.created_at <= called + margin
+            if info.livemode == self.livemode and ours and info.id not in known | held.keys():
+                self.client.delete_webhook_secret(info.id, missing_ok=True)
+                ctx.audit("create", "deleted_lost", secret_id=info.id)
 
     def discard_new(self, ctx: Context) -> None:
         if ctx.state.new_id is not None:
