@@ -15,7 +15,15 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from _uvicorn_server import uvicorn_server
-from hookseal import InMemoryReplayGuard, Keyring, Secret, VerificationError, Verifier, sign
+from hookseal import (
+    ConfigurationError,
+    InMemoryReplayGuard,
+    Keyring,
+    Secret,
+    VerificationError,
+    Verifier,
+    sign,
+)
 from hookseal.fleet import DirectoryFleet, FleetReporter
 from hookseal.metrics import Metrics, OpenTelemetryMetrics, PrometheusExporter
 from hookseal.sources import CallableSource
@@ -214,3 +222,18 @@ async def test_a_request_signing_scheme_keeps_its_url_and_pending_class_when_obs
         (("scheme", "twilio"), ("outcome", "verified"), ("secret_id", fp)),
     )
     assert samples[key] == 4
+
+
+def test_two_keyrings_or_guards_under_one_name_are_refused_not_overwritten() -> None:
+    """The second watch_* under a name already taken would silently replace the first one's
+    series; it is a configuration error. Watching the same object again is harmless."""
+    metrics = Metrics()
+    first = Keyring(CallableSource(lambda: [Secret(NEW)]))
+    second = Keyring(CallableSource(lambda: [Secret(OLD)]))
+    metrics.watch_keyring(first, "hooks")
+    metrics.watch_keyring(first, "hooks")
+    with pytest.raises(ConfigurationError, match="'hooks'"):
+        metrics.watch_keyring(second, "hooks")
+    metrics.watch_replay_guard(InMemoryReplayGuard(maxsize=10), "deliveries")
+    with pytest.raises(ConfigurationError, match="'deliveries'"):
+        metrics.watch_replay_guard(InMemoryReplayGuard(maxsize=10), "deliveries")

@@ -77,6 +77,17 @@ _GAUGES = frozenset(
 )
 
 
+def _claim(watched: dict[str, Any], name: str, thing: object) -> None:
+    """Watch ``thing`` as ``name``; another object under a name already taken would replace
+    the first one's series without a word, so it is refused."""
+    if watched.get(name, thing) is not thing:
+        raise ConfigurationError(
+            f"metrics already watch another {type(thing).__name__} named {name!r}: "
+            "give each its own name"
+        )
+    watched[name] = thing
+
+
 def _value(counter: itertools.count[int]) -> int:
     """The count so far: an ``itertools.count``'s next value, read from its repr
     (``count(5)``) without advancing it."""
@@ -144,14 +155,16 @@ class Metrics:
         if not callable(getattr(keyring, "stats", None)):
             raise ConfigurationError("watch_keyring needs a Keyring (something with stats())")
         with self._lock:
-            self._keyrings[str(name or getattr(keyring, "name", None) or "default")] = keyring
+            _claim(
+                self._keyrings, str(name or getattr(keyring, "name", None) or "default"), keyring
+            )
 
     def watch_replay_guard(self, guard: Any, name: str = "default") -> None:
         """Report this guard's size (and fill, when it has a ``maxsize``)."""
         if not callable(getattr(guard, "__len__", None)):
             raise ConfigurationError("watch_replay_guard needs a guard with a size (len())")
         with self._lock:
-            self._guards[name] = guard
+            _claim(self._guards, name, guard)
 
     def watch_rotation(self, reporter: FleetReporter) -> None:
         """Report the rotation in progress, as this replica's fleet reporter last saw it."""
