@@ -8,15 +8,27 @@ response = client.post("/webhooks/stripe", content=body, headers=headers)
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._time import Instant
+from .errors import ConfigurationError
 from .schemes import Scheme
+from .schemes._fetch import MAX_KEY_BYTES
 from .secrets import SecretsLike
 from .verifier import sign
 
-__all__ = ["ManualClock", "encode_body", "forged_request", "signed_request", "tampered"]
+__all__ = [
+    "ManualClock",
+    "encode_body",
+    "fetch_from",
+    "forged_request",
+    "signed_request",
+    "tampered",
+]
 
 
 def encode_body(payload: Any) -> bytes:
@@ -83,3 +95,32 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         """Move the clock forward (or back, with a negative number)."""
         self.now += seconds
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+
+
+def fetch_from(base_url: str, *, timeout: float = 5.0) -> Callable[[str], bytes]:
+    """A key fetcher for tests: the path (and query) of each URL a scheme asks for, fetched from
+    ``base_url`` instead, a server of yours on loopback (plain http allowed). Pass it as
+    ``Sns(fetch=...)``; the scheme checks every certificate URL (https on SNS) before any
+    fetcher sees it, so this replaces where keys come from, never which URLs are accepted."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or parts.netloc.rsplit(":", 1)[0] not in _LOOPBACK:
+        raise ConfigurationError("fetch_from() is for tests: base_url must be on loopback")
+    base = base_url.rstrip("/")
+
+    def fetch(url: str) -> bytes:
+        wanted = urlsplit(url)
+        target = base + wanted.path + (f"?{wanted.query}" if wanted.query else "")
+        try:
+            with urllib.request.urlopen(target, timeout=timeout) as response:  # noqa: S310
+                data: bytes = response.read(MAX_KEY_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            exc.close()  # its response holds the socket
+            raise OSError(f"HTTP {exc.code}") from None
+        if len(data) > MAX_KEY_BYTES:
+            raise OSError("the key document is too large")
+        return data
+
+    return fetch

@@ -48,6 +48,7 @@ from .mailgun import Mailgun
 from .shopify import Shopify
 from .signature import Signature
 from .slack import Slack
+from .sns import Sns
 from .square import Square
 from .standard import StandardWebhooks
 from .stripe import Stripe
@@ -69,6 +70,7 @@ __all__ = [
     "Shopify",
     "Signature",
     "Slack",
+    "Sns",
     "Square",
     "StandardWebhooks",
     "Stripe",
@@ -95,6 +97,7 @@ _SCHEMES: tuple[Scheme, ...] = (
     Twilio(),
     Twilio("HMAC_SHA256"),
     Mailgun(),
+    Sns(),
 )
 
 ALIASES: dict[str, str] = {
@@ -127,6 +130,8 @@ def names() -> tuple[str, ...]:
 
 def family(scheme: Scheme) -> str:
     """What kind of proof a scheme checks, for listings and benchmarks."""
+    if scheme.fetches_keys:
+        return "fetched key"
     if scheme.material_kind in ("ed25519-hex", "ecdsa-p256"):
         return "public key"
     if scheme.material_kind == "token":
