@@ -4,19 +4,21 @@ in any chunks; a changed body is refused; a forged request costs a bounded numbe
 
 from __future__ import annotations
 
+import base64
 import json
 from itertools import pairwise
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from _key_server import self_signed
 from hookseal import VerificationError, Verified, Verifier, schemes, sign
-from hookseal.schemes import Sns
+from hookseal.schemes import Plaid, Sns
 from hookseal.schemes.mailgun import signed_body
+from hookseal.schemes.plaid import signed_headers
 from hookseal.schemes.sns import signed_message
 
 NOW = 1_700_000_000
@@ -48,13 +50,31 @@ TOPIC = "arn:aws:sns:us-east-1:123456789012:orders"
 SNS_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem"
 SNS_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 SNS_PEM = self_signed(SNS_KEY)
-LOCAL = {"sns": Sns(fetch=lambda url: SNS_PEM)}
+PLAID_KEY = ec.generate_private_key(ec.SECP256R1())
+PLAID_KID = "bfbd5111-8e33-4643-8ced-b2e642a72f3c"
+
+
+def _plaid_key(url: str, document: Any) -> Any:
+    numbers = PLAID_KEY.public_key().public_numbers()
+    x, y = (
+        base64.urlsafe_b64encode(n.to_bytes(32, "big")).rstrip(b"=").decode()
+        for n in (numbers.x, numbers.y)
+    )
+    jwk = {"kty": "EC", "crv": "P-256", "kid": document["key_id"], "x": x, "y": y}
+    return {"key": {**jwk, "alg": "ES256", "use": "sig", "expired_at": None}}
+
+
+LOCAL = {
+    "sns": Sns(fetch=lambda url: SNS_PEM),
+    "plaid": Plaid("client-id", fetch=_plaid_key),
+}
 """The schemes whose key is fetched, with a fetcher that answers in-process."""
-KEYS = {"discord": ED25519_PEM, "sendgrid": P256_PEM, "sns": TOPIC}
+KEYS = {"discord": ED25519_PEM, "sendgrid": P256_PEM, "sns": TOPIC, "plaid": "plaid-secret-1"}
 OTHER_KEYS = {
     "discord": ED25519_OTHER,
     "sendgrid": P256_OTHER,
     "sns": "arn:aws:sns:us-east-1:123456789012:other",
+    "plaid": "plaid-secret-2",
 }
 """The public-key schemes sign with a private key (PEM); it verifies too (its public half)."""
 NOT_COVERING_BYTES = {"gitlab", "okta", "mailgun", "twilio", "twilio-sha256", "sns"}
@@ -108,6 +128,8 @@ def _signed(scheme: str, raw: bytes) -> tuple[bytes, dict[str, str]]:
     body = _shape(scheme, raw)
     if scheme in ("mailgun", "sns"):
         return body, {}
+    if scheme == "plaid":
+        return body, signed_headers(PLAID_KEY, body, kid=PLAID_KID, issued_at=NOW)
     return body, sign(body, _key(scheme), scheme=scheme, now=NOW, url=URL)
 
 
@@ -268,13 +290,12 @@ def test_a_forged_request_costs_at_most_two_checks_per_secret(scheme: str, count
     secrets = [
         Secret(_key(scheme) if i == 0 else _other_key(scheme, i), id=f"k{i}") for i in range(count)
     ]
-    scheme_obj = schemes.by_name(scheme)
     verifier = Verifier(SecretSet(secrets), scheme=_scheme(scheme))
     counter = [0]
     for secret in secrets:
         material = verifier.material(secret)
         if material is not None:
-            secret._material[scheme_obj.material_kind] = _Counting(material, counter)
+            secret._material[verifier.scheme.material_kind] = _Counting(material, counter)
     body = _shape(scheme, b"payload")
     if scheme == "mailgun":  # the same delivery, its signature made with another key
         body = signed_body({"data": "payload"}, "forger", timestamp=NOW, token="tok_7")
@@ -285,6 +306,9 @@ def test_a_forged_request_costs_at_most_two_checks_per_secret(scheme: str, count
             rsa_forger, certificate_url=SNS_URL, topic_arn=TOPIC, message="payload", timestamp=NOW
         )
         headers = {}
+    elif scheme == "plaid":  # a token from a key pair that is not the one Plaid answers
+        forged_key = ec.generate_private_key(ec.SECP256R1())
+        headers = signed_headers(forged_key, body, kid=PLAID_KID, issued_at=NOW)
     elif scheme in KEYS:  # one signature only, from a key pair nobody configured
         forger = _new_keys()[0 if scheme == "discord" else 2]
         headers = sign(body, forger, scheme=scheme, now=NOW, url=URL)

@@ -172,7 +172,7 @@ def _decide(verifier: Verifier, secret_set: SecretSet, proof: Proof, moment: flo
         if secret is None:
             raise verifier._mismatch()
     if proof.deferred is not None:  # a fetched key's signature: only once a secret matched
-        proof.deferred.run()
+        proof.deferred.run(secret)
     guard = verifier.replay_guard
     if guard is None:
         return verifier._accept(secret, proof.presented, None)
@@ -193,7 +193,7 @@ async def _adecide(
         if secret is None:
             raise verifier._mismatch()
     if proof.deferred is not None:
-        await proof.deferred.arun()
+        await proof.deferred.arun(secret)
     guard = verifier.replay_guard
     if guard is None:
         return verifier._accept(secret, proof.presented, None)

@@ -124,17 +124,19 @@ class KeyCache(Generic[T]):
 
     # -- the two drivers ----------------------------------------------------------------------
 
-    def get(self, key: str) -> T:
-        """The key named ``key``: cached, or fetched (waiting up to fetch_timeout), or 503."""
-        found, flight = self._lookup(key)
+    def get(self, key: str, fetch: Callable[[str], T] | None = None) -> T:
+        """The key named ``key``: cached, or fetched (waiting up to fetch_timeout), or 503.
+        ``fetch``: this call's fetcher, if a fetch is opened (Plaid's carries the API secret
+        that matched); the cache's own otherwise."""
+        found, flight = self._lookup(key, fetch)
         if flight is None:
             return found  # type: ignore[return-value]
         concurrent.futures.wait((flight,), self.fetch_timeout)  # landed, failed or timed out
         return self._after(key, flight)
 
-    async def aget(self, key: str) -> T:
+    async def aget(self, key: str, fetch: Callable[[str], T] | None = None) -> T:
         """:meth:`get` for asyncio code: the event loop keeps running while a fetch is awaited."""
-        found, flight = self._lookup(key)
+        found, flight = self._lookup(key, fetch)
         if flight is None:
             return found  # type: ignore[return-value]
         await await_done(flight, self.fetch_timeout)
@@ -142,7 +144,9 @@ class KeyCache(Generic[T]):
 
     # -- the policy ---------------------------------------------------------------------------
 
-    def _lookup(self, key: str) -> tuple[object, concurrent.futures.Future[object] | None]:
+    def _lookup(
+        self, key: str, fetch: Callable[[str], T] | None
+    ) -> tuple[object, concurrent.futures.Future[object] | None]:
         """A value to serve now (and None), or the flight to wait for."""
         launch = False
         with self._lock:
@@ -164,7 +168,7 @@ class KeyCache(Generic[T]):
                 self.fetches += 1
                 launch = True
         if launch:
-            self._launch(key, flight)
+            self._launch(key, flight, self._fetch if fetch is None else fetch)
         return None, flight
 
     def _refusal(self, key: str, now: float) -> SigningKeyUnavailable | None:
@@ -203,19 +207,26 @@ class KeyCache(Generic[T]):
 
     # -- the fetch ----------------------------------------------------------------------------
 
-    def _launch(self, key: str, flight: concurrent.futures.Future[object]) -> None:
+    def _launch(
+        self, key: str, flight: concurrent.futures.Future[object], fetch: Callable[[str], T]
+    ) -> None:
         thread = threading.Thread(
-            target=self._run, args=(key, flight), name=f"hookseal-keys-{self.name}", daemon=True
+            target=self._run,
+            args=(key, flight, fetch),
+            name=f"hookseal-keys-{self.name}",
+            daemon=True,
         )
         try:
             thread.start()
         except RuntimeError as exc:  # out of threads, or the interpreter is shutting down
             self._land(key, flight, exc)
 
-    def _run(self, key: str, flight: concurrent.futures.Future[object]) -> None:
+    def _run(
+        self, key: str, flight: concurrent.futures.Future[object], fetch: Callable[[str], T]
+    ) -> None:
         outcome: object | BaseException
         try:
-            outcome = self._fetch(key)
+            outcome = fetch(key)
         except Exception as exc:  # every failure is recorded and backed off, none escapes
             outcome = exc
         self._land(key, flight, outcome)

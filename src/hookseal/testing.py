@@ -26,6 +26,7 @@ __all__ = [
     "encode_body",
     "fetch_from",
     "forged_request",
+    "post_json_to",
     "signed_request",
     "tampered",
 ]
@@ -105,10 +106,7 @@ def fetch_from(base_url: str, *, timeout: float = 5.0) -> Callable[[str], bytes]
     ``base_url`` instead, a server of yours on loopback (plain http allowed). Pass it as
     ``Sns(fetch=...)``; the scheme checks every certificate URL (https on SNS) before any
     fetcher sees it, so this replaces where keys come from, never which URLs are accepted."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or parts.netloc.rsplit(":", 1)[0] not in _LOOPBACK:
-        raise ConfigurationError("fetch_from() is for tests: base_url must be on loopback")
-    base = base_url.rstrip("/")
+    base = _loopback(base_url)
 
     def fetch(url: str) -> bytes:
         wanted = urlsplit(url)
@@ -124,3 +122,36 @@ def fetch_from(base_url: str, *, timeout: float = 5.0) -> Callable[[str], bytes]
         return data
 
     return fetch
+
+
+def post_json_to(base_url: str, *, timeout: float = 5.0) -> Callable[[str, Any], Any]:
+    """A JSON-posting key fetcher for tests (``Plaid(fetch=...)``): the path of each URL the
+    scheme posts to, posted to ``base_url`` instead, a server of yours on loopback."""
+    fetch = _loopback(base_url)
+
+    def post(url: str, document: Any) -> Any:
+        wanted = urlsplit(url)
+        request = urllib.request.Request(  # noqa: S310 - loopback only, checked above
+            fetch + wanted.path,
+            data=json.dumps(document).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                data: bytes = response.read(MAX_KEY_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            raise OSError(f"HTTP {exc.code}") from None
+        if len(data) > MAX_KEY_BYTES:
+            raise OSError("the key document is too large")
+        return json.loads(data)
+
+    return post
+
+
+def _loopback(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or parts.netloc.rsplit(":", 1)[0] not in _LOOPBACK:
+        raise ConfigurationError("the test fetchers are for tests: base_url must be on loopback")
+    return base_url.rstrip("/")

@@ -45,6 +45,7 @@ from .github import GitHub
 from .hubspot import HubSpot, HubSpotLegacy
 from .linear import Linear
 from .mailgun import Mailgun
+from .plaid import Plaid
 from .shopify import Shopify
 from .signature import Signature
 from .slack import Slack
@@ -63,6 +64,7 @@ __all__ = [
     "HubSpotLegacy",
     "Linear",
     "Mailgun",
+    "Plaid",
     "Presented",
     "Proof",
     "RequestTarget",
@@ -98,6 +100,7 @@ _SCHEMES: tuple[Scheme, ...] = (
     Twilio("HMAC_SHA256"),
     Mailgun(),
     Sns(),
+    Plaid(),
 )
 
 ALIASES: dict[str, str] = {

@@ -59,11 +59,11 @@ class Deferred(Protocol):
     must be fetched (SNS, Plaid). Running it after the match means a request that names an
     unexpected topic (or fails any cheaper check) never causes a fetch."""
 
-    def run(self) -> None:
-        """Check; raise SignatureMismatch, or SigningKeyUnavailable (503) when the key
-        cannot be had."""
+    def run(self, secret: Secret) -> None:
+        """Check, with the secret that matched (Plaid fetches its key with that API secret);
+        raise SignatureMismatch, or SigningKeyUnavailable (503) when the key cannot be had."""
 
-    async def arun(self) -> None:
+    async def arun(self, secret: Secret) -> None:
         """:meth:`run` for asyncio code: a fetch is awaited, never blocked on."""
 
 

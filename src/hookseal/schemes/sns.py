@@ -127,10 +127,10 @@ class _Signature:
         self._signature = signature
         self._message = message
 
-    def run(self) -> None:
+    def run(self, secret: Secret) -> None:
         self._check(self._keys.get(self._url))
 
-    async def arun(self) -> None:
+    async def arun(self, secret: Secret) -> None:
         self._check(await self._keys.aget(self._url))
 
     def _check(self, public: Any) -> None:
