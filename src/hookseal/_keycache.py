@@ -12,8 +12,9 @@ is named by each request needs the same rules per name, so this cache keeps them
 * Waiting is bounded by ``fetch_timeout`` real seconds; a fetch that hangs longer is answered
   503 (:class:`~hookseal.errors.SigningKeyUnavailable`, retryable) and keeps its one thread
   until it returns; no second fetch for that name opens meanwhile.
-* A failed fetch never drops a good key: past its ``ttl`` an entry is served for up to
-  ``max_stale`` more seconds while refetching fails. With nothing to serve the answer is 503,
+* A failed fetch never drops a good key: past its ``ttl`` an entry is still served at once
+  (the refetch runs in the background, nobody waits for it), for up to ``max_stale`` more
+  seconds while refetching fails. With nothing to serve the answer is 503,
   never 401: the request may well be genuine, and the provider retries.
 * Failures back off per name (exponential, with jitter, reset on success), and new fetches
   are budgeted (``budget`` per ``budget_window`` seconds for the whole cache): names come
@@ -42,6 +43,9 @@ __all__ = ["KeyCache"]
 logger = logging.getLogger("hookseal")
 
 T = TypeVar("T")
+
+
+_NONE = object()  # no usable entry
 
 
 class _Entry(NamedTuple):
@@ -155,12 +159,13 @@ class KeyCache(Generic[T]):
             if entry is not None and now < entry.fresh_until:
                 self._entries.move_to_end(key)
                 return entry.value, None
+            stale = entry.value if entry is not None and now < entry.stale_until else _NONE
             flight = self._flights.get(key)
             if flight is None:
                 refusal = self._refusal(key, now)
                 if refusal is not None:
-                    if entry is not None and now < entry.stale_until:
-                        return entry.value, None  # last known good, while fetching cannot help
+                    if stale is not _NONE:
+                        return stale, None  # the last known good, while no fetch may start
                     raise refusal
                 flight = shared_future()
                 self._flights[key] = flight
@@ -169,6 +174,8 @@ class KeyCache(Generic[T]):
                 launch = True
         if launch:
             self._launch(key, flight, self._fetch if fetch is None else fetch)
+        if stale is not _NONE:  # past its ttl: served while the refetch runs, nobody waits
+            return stale, None
         return None, flight
 
     def _refusal(self, key: str, now: float) -> SigningKeyUnavailable | None:
