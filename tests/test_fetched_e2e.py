@@ -15,10 +15,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from _key_server import KeyServer, Route, key_server, self_signed
 from _uvicorn_server import uvicorn_server
 from _wsgi_server import wsgi_server
+from hookseal import ConfigurationError
 from hookseal.asgi import WebhookVerificationMiddleware as AsgiMiddleware
+from hookseal.handshakes import SnsSubscription, handshake_for
 from hookseal.schemes import Plaid, Sns
 from hookseal.schemes.plaid import signed_headers
-from hookseal.schemes.sns import signed_message
+from hookseal.schemes.sns import signed_message, subscribe_url
 from hookseal.testing import fetch_from, post_json_to
 from hookseal.wsgi import WebhookVerificationMiddleware as WsgiMiddleware
 
@@ -129,3 +131,60 @@ def test_plaid_through_a_real_server(keys: KeyServer, kind: str) -> None:
         assert changed.status_code == 401
     posted = json.loads(keys.hits[0][2])
     assert posted == {"client_id": "client-id", "secret": "plaid-api-secret", "key_id": KID}
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_the_opt_in_sns_handshake_confirms_and_answers(keys: KeyServer, kind: str) -> None:
+    visited: list[str] = []
+    scheme = Sns(fetch=fetch_from(keys.base_url))
+    handshake = SnsSubscription(confirm=visited.append)
+    app = _middleware(kind, secrets=TOPIC, scheme=scheme, handshake=handshake)
+    confirmation = signed_message(
+        RSA_KEY, certificate_url=CERT_URL, topic_arn=TOPIC, kind="SubscriptionConfirmation"
+    )
+    notification = signed_message(RSA_KEY, certificate_url=CERT_URL, topic_arn=TOPIC)
+    with _serve(kind, app) as port:
+        url = f"http://127.0.0.1:{port}/hooks/sns"
+        answered = httpx.post(url, content=confirmation)
+        assert answered.status_code == 200
+        assert answered.content == b""  # answered by the handshake, not the app
+        assert httpx.post(url, content=notification).text.startswith("app saw")
+    assert visited == [json.loads(confirmation)["SubscribeURL"]]
+
+
+def test_without_the_handshake_the_confirmation_reaches_the_app(keys: KeyServer) -> None:
+    app = _middleware("asgi", secrets=TOPIC, scheme=Sns(fetch=fetch_from(keys.base_url)))
+    confirmation = signed_message(
+        RSA_KEY, certificate_url=CERT_URL, topic_arn=TOPIC, kind="SubscriptionConfirmation"
+    )
+    with _serve("asgi", app) as port:
+        answered = httpx.post(f"http://127.0.0.1:{port}/hooks/sns", content=confirmation)
+    assert answered.text == f"app saw {len(confirmation)} bytes"
+    assert subscribe_url(confirmation) == json.loads(confirmation)["SubscribeURL"]
+
+
+def test_a_confirm_that_fails_is_503(keys: KeyServer) -> None:
+    def confirm(url: str) -> None:
+        raise OSError("no network")
+
+    app = _middleware(
+        "asgi",
+        secrets=TOPIC,
+        scheme=Sns(fetch=fetch_from(keys.base_url)),
+        handshake=SnsSubscription(confirm=confirm),
+    )
+    confirmation = signed_message(
+        RSA_KEY, certificate_url=CERT_URL, topic_arn=TOPIC, kind="SubscriptionConfirmation"
+    )
+    with _serve("asgi", app) as port:
+        answered = httpx.post(f"http://127.0.0.1:{port}/hooks/sns", content=confirmation)
+    assert answered.status_code == 503
+
+
+def test_the_sns_handshake_is_opt_in() -> None:
+    scheme = Sns()
+    assert handshake_for(scheme) is None
+    with pytest.raises(ConfigurationError):
+        handshake_for(scheme, True)
+    with pytest.raises(ConfigurationError):
+        SnsSubscription(confirm="yes")  # type: ignore[arg-type]

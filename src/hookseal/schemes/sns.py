@@ -64,6 +64,7 @@ __all__ = [
     "MAX_BODY",
     "Sns",
     "check_certificate_url",
+    "confirm_subscription",
     "signed_message",
     "string_to_sign",
     "subscribe_url",
@@ -305,6 +306,15 @@ def subscribe_url(body: bytes) -> str | None:
     if parts.scheme != "https" or _HOST.fullmatch(parts.netloc) is None or parts.path != "/":
         raise UntrustedSigningKey("SubscribeURL is not an https URL on SNS", header=_WHERE)
     return url
+
+
+def confirm_subscription(url: str, *, timeout: float = 5.0) -> None:
+    """Visit a ``SubscribeURL`` (HTTPS GET, no redirects) to confirm an SNS subscription; for
+    :class:`hookseal.handshakes.SnsSubscription`. Checked again here: https on SNS only."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or _HOST.fullmatch(parts.netloc) is None or parts.path != "/":
+        raise UntrustedSigningKey("SubscribeURL is not an https URL on SNS", header=_WHERE)
+    https_get(url, timeout=timeout)
 
 
 def signed_message(
