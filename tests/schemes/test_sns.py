@@ -418,3 +418,17 @@ def test_a_verified_confirmation_hands_its_subscribe_url_to_the_app(server: KeyS
     document["SubscribeURL"] = "https://sns.us-east-1.amazonaws.com.evil.com/?Action=x"
     with pytest.raises(UntrustedSigningKey):
         subscribe_url(json.dumps(document).encode())
+
+
+def test_a_storm_of_forged_certificate_urls_costs_at_most_the_budget(server: KeyServer) -> None:
+    """Each forged message names a new certificate URL on the SNS host (the host check passes,
+    the URL does not exist): fetches stay within the budget, the rest are 503 without a fetch."""
+    verifier = Verifier(TOPIC, scheme=_scheme(server, budget=30))
+    statuses: dict[int, int] = {}
+    for i in range(300):
+        url = f"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-{i:032x}.pem"
+        with pytest.raises(VerificationError) as caught:
+            verifier.verify(_message(certificate_url=url), {})
+        statuses[caught.value.status] = statuses.get(caught.value.status, 0) + 1
+    assert statuses == {503: 300}
+    assert 1 <= len(server.hits) <= 30
