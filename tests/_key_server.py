@@ -20,6 +20,7 @@ class Route:
     body: bytes = b""
     status: int = 200
     hang: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,6 +56,8 @@ def key_server() -> Iterator[KeyServer]:
             if route.hang:
                 server.release.wait(HANG_LIMIT)
             self.send_response(route.status)
+            for name, value in route.headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(route.body)))
             self.end_headers()
             self.wfile.write(route.body)
