@@ -27,9 +27,11 @@ from hookseal.errors import (
     ReplayGuardUnavailable,
     RetryLater,
     SignatureMismatch,
+    SigningKeyUnavailable,
     TimestampError,
     TimestampTooNew,
     TimestampTooOld,
+    UntrustedSigningKey,
     VerificationError,
 )
 
@@ -49,6 +51,8 @@ EXPECTED: list[tuple[type[VerificationError], str, int]] = [
     (MalformedHandshake, "handshake_malformed", 400),
     (NoActiveSecret, "no_active_secret", 503),
     (ReplayGuardUnavailable, "replay_guard_unavailable", 503),
+    (SigningKeyUnavailable, "signing_key_unavailable", 503),
+    (UntrustedSigningKey, "signing_key_untrusted", 400),
     (PayloadTooLarge, "payload_too_large", 413),
     (LengthRequired, "length_required", 411),
     (IncompleteBody, "incomplete_body", 400),

@@ -4,16 +4,22 @@ in any chunks; a changed body is refused; a forged request costs a bounded numbe
 
 from __future__ import annotations
 
+import base64
 import json
 from itertools import pairwise
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _key_server import self_signed
 from hookseal import VerificationError, Verified, Verifier, schemes, sign
+from hookseal.schemes import Plaid, Sns
 from hookseal.schemes.mailgun import signed_body
+from hookseal.schemes.plaid import signed_headers
+from hookseal.schemes.sns import signed_message
 
 NOW = 1_700_000_000
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -40,12 +46,41 @@ def _new_keys() -> tuple[str, str, str, str]:
 
 
 ED25519_PEM, ED25519_OTHER, P256_PEM, P256_OTHER = _new_keys()
-KEYS = {"discord": ED25519_PEM, "sendgrid": P256_PEM}
-OTHER_KEYS = {"discord": ED25519_OTHER, "sendgrid": P256_OTHER}
+TOPIC = "arn:aws:sns:us-east-1:123456789012:orders"
+SNS_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem"
+SNS_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+SNS_PEM = self_signed(SNS_KEY)
+PLAID_KEY = ec.generate_private_key(ec.SECP256R1())
+PLAID_KID = "bfbd5111-8e33-4643-8ced-b2e642a72f3c"
+
+
+def _plaid_key(url: str, document: Any) -> Any:
+    numbers = PLAID_KEY.public_key().public_numbers()
+    x, y = (
+        base64.urlsafe_b64encode(n.to_bytes(32, "big")).rstrip(b"=").decode()
+        for n in (numbers.x, numbers.y)
+    )
+    jwk = {"kty": "EC", "crv": "P-256", "kid": document["key_id"], "x": x, "y": y}
+    return {"key": {**jwk, "alg": "ES256", "use": "sig", "expired_at": None}}
+
+
+LOCAL = {
+    "sns": Sns(fetch=lambda url: SNS_PEM),
+    "plaid": Plaid("client-id", fetch=_plaid_key),
+}
+"""The schemes whose key is fetched, with a fetcher that answers in-process."""
+KEYS = {"discord": ED25519_PEM, "sendgrid": P256_PEM, "sns": TOPIC, "plaid": "plaid-secret-1"}
+OTHER_KEYS = {
+    "discord": ED25519_OTHER,
+    "sendgrid": P256_OTHER,
+    "sns": "arn:aws:sns:us-east-1:123456789012:other",
+    "plaid": "plaid-secret-2",
+}
 """The public-key schemes sign with a private key (PEM); it verifies too (its public half)."""
-NOT_COVERING_BYTES = {"gitlab", "okta", "mailgun", "twilio", "twilio-sha256"}
+NOT_COVERING_BYTES = {"gitlab", "okta", "mailgun", "twilio", "twilio-sha256", "sns"}
 """A token covers no body; Mailgun signs timestamp + token only; Twilio signs the form's
-decoded fields, not its bytes (%c3 and %C3 are one value). Their flipped-bit cases are below."""
+decoded fields, not its bytes (%c3 and %C3 are one value), and SNS the JSON fields' decoded
+values (\u00e9 and \u00e9 are one). Their flipped-bit cases are below and in test_sns."""
 
 
 def _key(scheme: str) -> str:
@@ -56,7 +91,13 @@ def _other_key(scheme: str, i: int = 1) -> str:
     return OTHER_KEYS.get(scheme, f"whsec_b2xkLXNlY3JldC1rZXk{i}")
 
 
-VERIFIERS = {name: Verifier([_key(name), _other_key(name)], scheme=name) for name in SCHEMES}
+def _scheme(name: str) -> Any:
+    return LOCAL.get(name, name)
+
+
+VERIFIERS = {
+    name: Verifier([_key(name), _other_key(name)], scheme=_scheme(name)) for name in SCHEMES
+}
 NAMES = sorted(
     {n.lower() for name in SCHEMES for n in schemes.by_name(name).header_names}
     | {"svix-id", "svix-timestamp", "svix-signature", "content-type"}
@@ -76,13 +117,19 @@ def _shape(scheme: str, raw: bytes) -> bytes:
         return signed_body(
             {"data": text}, _key(scheme), timestamp=NOW, token="tok_" + str(len(raw))
         )
+    if scheme == "sns":
+        return signed_message(
+            SNS_KEY, certificate_url=SNS_URL, topic_arn=TOPIC, message=text, timestamp=NOW
+        )
     return raw
 
 
 def _signed(scheme: str, raw: bytes) -> tuple[bytes, dict[str, str]]:
     body = _shape(scheme, raw)
-    if scheme == "mailgun":
+    if scheme in ("mailgun", "sns"):
         return body, {}
+    if scheme == "plaid":
+        return body, signed_headers(PLAID_KEY, body, kid=PLAID_KID, issued_at=NOW)
     return body, sign(body, _key(scheme), scheme=scheme, now=NOW, url=URL)
 
 
@@ -243,17 +290,25 @@ def test_a_forged_request_costs_at_most_two_checks_per_secret(scheme: str, count
     secrets = [
         Secret(_key(scheme) if i == 0 else _other_key(scheme, i), id=f"k{i}") for i in range(count)
     ]
-    scheme_obj = schemes.by_name(scheme)
-    verifier = Verifier(SecretSet(secrets), scheme=scheme)
+    verifier = Verifier(SecretSet(secrets), scheme=_scheme(scheme))
     counter = [0]
     for secret in secrets:
         material = verifier.material(secret)
         if material is not None:
-            secret._material[scheme_obj.material_kind] = _Counting(material, counter)
+            secret._material[verifier.scheme.material_kind] = _Counting(material, counter)
     body = _shape(scheme, b"payload")
     if scheme == "mailgun":  # the same delivery, its signature made with another key
         body = signed_body({"data": "payload"}, "forger", timestamp=NOW, token="tok_7")
         headers: dict[str, str] = {}
+    elif scheme == "sns":  # signed by a key whose certificate is not the one served
+        rsa_forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        body = signed_message(
+            rsa_forger, certificate_url=SNS_URL, topic_arn=TOPIC, message="payload", timestamp=NOW
+        )
+        headers = {}
+    elif scheme == "plaid":  # a token from a key pair that is not the one Plaid answers
+        forged_key = ec.generate_private_key(ec.SECP256R1())
+        headers = signed_headers(forged_key, body, kid=PLAID_KID, issued_at=NOW)
     elif scheme in KEYS:  # one signature only, from a key pair nobody configured
         forger = _new_keys()[0 if scheme == "discord" else 2]
         headers = sign(body, forger, scheme=scheme, now=NOW, url=URL)

@@ -29,9 +29,11 @@ from .errors import (
     ReplayGuardUnavailable,
     RetryLater,
     SignatureMismatch,
+    SigningKeyUnavailable,
     TimestampError,
     TimestampTooNew,
     TimestampTooOld,
+    UntrustedSigningKey,
     VerificationError,
 )
 from .keyring import Keyring, KeyringStats
@@ -73,9 +75,11 @@ __all__ = [
     "SecretProvider",
     "SecretSet",
     "SignatureMismatch",
+    "SigningKeyUnavailable",
     "TimestampError",
     "TimestampTooNew",
     "TimestampTooOld",
+    "UntrustedSigningKey",
     "VerificationError",
     "Verified",
     "Verifier",

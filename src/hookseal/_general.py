@@ -171,6 +171,8 @@ def _decide(verifier: Verifier, secret_set: SecretSet, proof: Proof, moment: flo
             secret = _find(verifier, fresh, proof, moment)
         if secret is None:
             raise verifier._mismatch()
+    if proof.deferred is not None:  # a fetched key's signature: only once a secret matched
+        proof.deferred.run(secret)
     guard = verifier.replay_guard
     if guard is None:
         return verifier._accept(secret, proof.presented, None)
@@ -190,6 +192,8 @@ async def _adecide(
             secret = _find(verifier, fresh, proof, moment)
         if secret is None:
             raise verifier._mismatch()
+    if proof.deferred is not None:
+        await proof.deferred.arun(secret)
     guard = verifier.replay_guard
     if guard is None:
         return verifier._accept(secret, proof.presented, None)

@@ -308,6 +308,8 @@ def _other_schemes(case: _Case, tolerance: float, leeway: float) -> list[Finding
         seen.add(other.name)
         if other.signs_request and case.target.url is None:
             continue  # cannot be tried without the request's URL
+        if other.fetches_keys:
+            continue  # trying it would fetch a provider's key over the network
         try:
             other.parse(case.pairs)
         except MissingSignature:

@@ -21,8 +21,10 @@ expected signature ever appears in any of them, nor in ``args``.
         ├── Replayed                  409  replayed
         ├── HandshakeRefused          403  handshake_refused
         ├── MalformedHandshake        400  handshake_malformed
+        ├── UntrustedSigningKey       400  signing_key_untrusted
         ├── RetryLater                503  (with Retry-After)
         │   ├── NoActiveSecret             no_active_secret
+        │   ├── SigningKeyUnavailable      signing_key_unavailable
         │   └── ReplayGuardUnavailable     replay_guard_unavailable
         └── BodyError
             ├── PayloadTooLarge       413  payload_too_large
@@ -57,9 +59,11 @@ __all__ = [
     "Replayed",
     "RetryLater",
     "SignatureMismatch",
+    "SigningKeyUnavailable",
     "TimestampError",
     "TimestampTooNew",
     "TimestampTooOld",
+    "UntrustedSigningKey",
     "VerificationError",
 ]
 
@@ -204,6 +208,17 @@ class MalformedHandshake(VerificationError):
     default_detail = "The handshake request carries no usable challenge."
 
 
+class UntrustedSigningKey(VerificationError):
+    """The request names a signing key somewhere hookseal will not fetch from (an SNS
+    certificate URL that is not https on ``sns.<region>.amazonaws.com``): refused before any
+    fetch, so a request can never make the receiver call a host of the sender's choosing."""
+
+    code = "signing_key_untrusted"
+    status = 400
+    title = "Untrusted signing key location"
+    default_detail = "The request names its signing key at a location that is not trusted."
+
+
 class RetryLater(VerificationError):
     """Nothing is wrong with the request, but it cannot be checked now: fail closed with 503 and
     ``Retry-After``, so the provider retries instead of dropping the event."""
@@ -235,6 +250,15 @@ class NoActiveSecret(RetryLater):
     code = "no_active_secret"
     title = "No webhook secret available"
     default_detail = "No signing secret is available right now; retry later."
+
+
+class SigningKeyUnavailable(RetryLater):
+    """The provider's public key could not be fetched (network, timeout, backoff, budget):
+    the request may be genuine, so it is answered 503 and the provider retries."""
+
+    code = "signing_key_unavailable"
+    title = "Signing key unavailable"
+    default_detail = "The provider's signing key is unavailable right now; retry later."
 
 
 class BodyError(VerificationError):

@@ -17,11 +17,16 @@ xero       intent to receive: signed POSTs  200 with no body for a correctly sig
                                             for a wrongly signed one
 okta       ``GET`` with                     ``{"verification": <the header's value>}``    on
            ``X-Okta-Verification-Challenge``  after the shared secret header is checked
+sns        ``SubscriptionConfirmation``     200 with no body, after the signature is      opt-in
+           (signed POST)                    verified and ``confirm(SubscribeURL)`` (your
+                                            callable) returned
 =========  ===============================  ==========================================  =======
 
 An adapter takes ``handshake=``: None (the default) answers the scheme's handshake where the
-provider requires one (all but Meta, whose verify token only the app knows), False answers
-none, and a :class:`Handshake` (``MetaSubscription(verify_token=...)``) answers that one.
+provider requires one (all but Meta, whose verify token only the app knows, and SNS, whose
+``SubscribeURL`` hookseal never visits unless told to), False answers none, and a
+:class:`Handshake` (``MetaSubscription(verify_token=...)``, ``SnsSubscription(confirm=...)``)
+answers that one. Without it, a verified SNS confirmation reaches the app like any message.
 Handshakes are plain objects with no I/O: :meth:`Handshake.before` may answer a request before
 any verification (only Meta's, which the provider does not sign), :meth:`Handshake.after`
 answers a verified one instead of the app.
@@ -32,11 +37,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import ClassVar, NamedTuple
 from urllib.parse import parse_qsl
 
-from .errors import ConfigurationError, HandshakeRefused, MalformedHandshake
+from .errors import ConfigurationError, HandshakeRefused, MalformedHandshake, RetryLater
 from .headers import HeadersLike, read_header
 from .schemes import Scheme
 from .secrets import SecretProvider
@@ -48,6 +53,7 @@ __all__ = [
     "MetaSubscription",
     "OktaVerification",
     "Reply",
+    "SnsSubscription",
     "TwitchChallenge",
     "XeroIntentToReceive",
     "ZoomUrlValidation",
@@ -234,6 +240,43 @@ class OktaVerification(Handshake):
         return Reply(200, json.dumps({"verification": challenge}).encode(), "application/json")
 
 
+class SnsSubscription(Handshake):
+    """Amazon SNS's ``SubscriptionConfirmation``, opt-in: once the message's signature is
+    verified, ``confirm`` is called with its ``SubscribeURL`` (checked: https on
+    ``sns.<region>.amazonaws.com``) and the request is answered 200; the app never sees it.
+
+    ``confirm`` runs in the request: :func:`hookseal.schemes.sns.confirm_subscription` (an
+    HTTPS GET, bounded) suits a threaded server; in an async app, hand the URL to a queue or
+    a thread instead. An exception from it is a 503, so SNS sends the confirmation again
+    (with a replay guard, that retry carries the same MessageId and is refused as a replay:
+    there, prefer a ``confirm`` that only queues the URL).
+    """
+
+    scheme = "sns"
+    __slots__ = ("_confirm",)
+
+    def __init__(self, confirm: Callable[[str], object]) -> None:
+        if not callable(confirm):
+            raise ConfigurationError("confirm must be a callable taking the SubscribeURL")
+        self._confirm = confirm
+
+    def after(
+        self, request: HandshakeRequest, verified: Verified, body: bytes, secrets: SecretProvider
+    ) -> Reply | None:
+        if b"SubscriptionConfirmation" not in body:
+            return None  # a notification (or an unsubscribe confirmation): for the app
+        from .schemes.sns import subscribe_url
+
+        url = subscribe_url(body)
+        if url is None:
+            return None
+        try:
+            self._confirm(url)
+        except Exception as exc:
+            raise RetryLater("the subscription could not be confirmed; retry later") from exc
+        return Reply(200)
+
+
 _DEFAULTS: dict[str, Handshake] = {
     handshake.scheme: handshake
     for handshake in (
@@ -259,6 +302,11 @@ def handshake_for(scheme: Scheme, option: Handshake | bool | None = None) -> Han
                 raise ConfigurationError(
                     "Meta's handshake needs the verify token you chose in the app dashboard: "
                     "handshake=MetaSubscription(verify_token=...)"
+                )
+            if scheme.name == "sns":
+                raise ConfigurationError(
+                    "SNS's confirmation is answered only with your say-so on the SubscribeURL: "
+                    "handshake=SnsSubscription(confirm=hookseal.schemes.sns.confirm_subscription)"
                 )
             raise ConfigurationError(f"the {scheme.name} scheme has no endpoint handshake")
         return found

@@ -8,15 +8,28 @@ response = client.post("/webhooks/stripe", content=body, headers=headers)
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._time import Instant
+from .errors import ConfigurationError
 from .schemes import Scheme
+from .schemes._fetch import MAX_KEY_BYTES
 from .secrets import SecretsLike
 from .verifier import sign
 
-__all__ = ["ManualClock", "encode_body", "forged_request", "signed_request", "tampered"]
+__all__ = [
+    "ManualClock",
+    "encode_body",
+    "fetch_from",
+    "forged_request",
+    "post_json_to",
+    "signed_request",
+    "tampered",
+]
 
 
 def encode_body(payload: Any) -> bytes:
@@ -83,3 +96,62 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         """Move the clock forward (or back, with a negative number)."""
         self.now += seconds
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+
+
+def fetch_from(base_url: str, *, timeout: float = 5.0) -> Callable[[str], bytes]:
+    """A key fetcher for tests: the path (and query) of each URL a scheme asks for, fetched from
+    ``base_url`` instead, a server of yours on loopback (plain http allowed). Pass it as
+    ``Sns(fetch=...)``; the scheme checks every certificate URL (https on SNS) before any
+    fetcher sees it, so this replaces where keys come from, never which URLs are accepted."""
+    base = _loopback(base_url)
+
+    def fetch(url: str) -> bytes:
+        wanted = urlsplit(url)
+        target = base + wanted.path + (f"?{wanted.query}" if wanted.query else "")
+        try:
+            with urllib.request.urlopen(target, timeout=timeout) as response:  # noqa: S310
+                data: bytes = response.read(MAX_KEY_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            exc.close()  # its response holds the socket
+            raise OSError(f"HTTP {exc.code}") from None
+        if len(data) > MAX_KEY_BYTES:
+            raise OSError("the key document is too large")
+        return data
+
+    return fetch
+
+
+def post_json_to(base_url: str, *, timeout: float = 5.0) -> Callable[[str, Any], Any]:
+    """A JSON-posting key fetcher for tests (``Plaid(fetch=...)``): the path of each URL the
+    scheme posts to, posted to ``base_url`` instead, a server of yours on loopback."""
+    fetch = _loopback(base_url)
+
+    def post(url: str, document: Any) -> Any:
+        wanted = urlsplit(url)
+        request = urllib.request.Request(  # noqa: S310 - loopback only, checked above
+            fetch + wanted.path,
+            data=json.dumps(document).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                data: bytes = response.read(MAX_KEY_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            raise OSError(f"HTTP {exc.code}") from None
+        if len(data) > MAX_KEY_BYTES:
+            raise OSError("the key document is too large")
+        return json.loads(data)
+
+    return post
+
+
+def _loopback(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or parts.netloc.rsplit(":", 1)[0] not in _LOOPBACK:
+        raise ConfigurationError("the test fetchers are for tests: base_url must be on loopback")
+    return base_url.rstrip("/")

@@ -45,9 +45,11 @@ from .github import GitHub
 from .hubspot import HubSpot, HubSpotLegacy
 from .linear import Linear
 from .mailgun import Mailgun
+from .plaid import Plaid
 from .shopify import Shopify
 from .signature import Signature
 from .slack import Slack
+from .sns import Sns
 from .square import Square
 from .standard import StandardWebhooks
 from .stripe import Stripe
@@ -62,6 +64,7 @@ __all__ = [
     "HubSpotLegacy",
     "Linear",
     "Mailgun",
+    "Plaid",
     "Presented",
     "Proof",
     "RequestTarget",
@@ -69,6 +72,7 @@ __all__ = [
     "Shopify",
     "Signature",
     "Slack",
+    "Sns",
     "Square",
     "StandardWebhooks",
     "Stripe",
@@ -95,6 +99,8 @@ _SCHEMES: tuple[Scheme, ...] = (
     Twilio(),
     Twilio("HMAC_SHA256"),
     Mailgun(),
+    Sns(),
+    Plaid(),
 )
 
 ALIASES: dict[str, str] = {
@@ -127,6 +133,8 @@ def names() -> tuple[str, ...]:
 
 def family(scheme: Scheme) -> str:
     """What kind of proof a scheme checks, for listings and benchmarks."""
+    if scheme.fetches_keys:
+        return "fetched key"
     if scheme.material_kind in ("ed25519-hex", "ecdsa-p256"):
         return "public key"
     if scheme.material_kind == "token":

@@ -7,7 +7,7 @@ import binascii
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from .._material import HmacMaterial, KeyMaterial
 from ..errors import (
@@ -20,7 +20,15 @@ from ..errors import (
 from ..headers import HeadersLike
 from ..secrets import Secret
 
-__all__ = ["MAX_SIGNATURES", "Content", "Presented", "Proof", "RequestTarget", "Scheme"]
+__all__ = [
+    "MAX_SIGNATURES",
+    "Content",
+    "Deferred",
+    "Presented",
+    "Proof",
+    "RequestTarget",
+    "Scheme",
+]
 
 MAX_SIGNATURES = 16
 """More signatures than this in one request is refused: it only buys an attacker CPU time."""
@@ -46,12 +54,27 @@ Content = tuple[bytes, Body, bytes]
 """One candidate signed content: ``prefix + middle + suffix`` (``middle`` is usually the body)."""
 
 
+class Deferred(Protocol):
+    """The part of a proof checked only after a secret matched: a signature whose public key
+    must be fetched (SNS, Plaid). Running it after the match means a request that names an
+    unexpected topic (or fails any cheaper check) never causes a fetch."""
+
+    def run(self, secret: Secret) -> None:
+        """Check, with the secret that matched (Plaid fetches its key with that API secret);
+        raise SignatureMismatch, or SigningKeyUnavailable (503) when the key cannot be had."""
+
+    async def arun(self, secret: Secret) -> None:
+        """:meth:`run` for asyncio code: a fetch is awaited, never blocked on."""
+
+
 class Proof(NamedTuple):
     """A complete proof: the claims, and the content they sign (one or a few candidates, e.g.
-    the URL with and without its default port; a request passes if one of them matches)."""
+    the URL with and without its default port; a request passes if one of them matches).
+    ``deferred``: a check to run once a secret matched (see :class:`Deferred`)."""
 
     presented: Presented
     contents: tuple[Content, ...]
+    deferred: Deferred | None = None
 
 
 class Presented:
@@ -103,6 +126,8 @@ class Scheme(ABC):
     """The signed content includes the request's URL and/or method (``url=``, ``method=``)."""
     needs_body: bool = False
     """The proof can only be completed from the whole body (form fields, JSON fields)."""
+    fetches_keys: bool = False
+    """The provider's public key is fetched, named by the request (SNS, Plaid)."""
 
     @property
     @abstractmethod
