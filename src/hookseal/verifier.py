@@ -656,6 +656,9 @@ def _same_key(secret: Secret, other: Secret) -> bool:
 # -- module-level shortcuts --------------------------------------------------------------------
 
 _VERIFIERS: dict[Hashable, Verifier] = {}
+_DEFAULTS: dict[Hashable, Verifier] = {}
+"""The verifiers of calls with every option at its default, keyed by their secrets alone (a
+5-tuple key costs more to build and hash than the rest of the lookup)."""
 _VERIFIERS_LOCK = threading.Lock()
 _VERIFIERS_MAX = 128
 
@@ -682,7 +685,15 @@ def _verifier_for(
         with _VERIFIERS_LOCK:
             if len(_VERIFIERS) >= _VERIFIERS_MAX:
                 _VERIFIERS.clear()
+                _DEFAULTS.clear()
             _VERIFIERS[key] = found
+            if (
+                scheme is None
+                and tolerance is None
+                and leeway is DEFAULT_LEEWAY
+                and replay_guard is None
+            ):
+                _DEFAULTS[secrets] = found  # type: ignore[index] # hashable: read above
     return found
 
 
@@ -706,7 +717,15 @@ def verify(
     Returns :class:`Verified` or raises a :class:`~hookseal.errors.VerificationError`.
     """
     try:  # the cached verifier, looked up here to spare a call on the hot path
-        found = _VERIFIERS.get((secrets, scheme, tolerance, leeway, replay_guard))
+        if (
+            scheme is None
+            and tolerance is None
+            and leeway is DEFAULT_LEEWAY
+            and replay_guard is None
+        ):
+            found = _DEFAULTS.get(secrets)  # type: ignore[arg-type] # by the secrets alone
+        else:
+            found = _VERIFIERS.get((secrets, scheme, tolerance, leeway, replay_guard))
     except TypeError:  # unhashable secrets (a list): _verifier_for builds one
         found = None
     if found is None:

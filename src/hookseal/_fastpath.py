@@ -1,0 +1,175 @@
+"""The default scheme's whole check in one Python frame: the pure-Python twin of the C plan.
+
+Without the C accelerator, ``Verifier.verify`` and ``verify()`` for the exact ``Signature``
+scheme over static secrets call :func:`signature_check`'s result instead of walking the general
+path (``_prepare``, ``parse``, ``read_header``, a ``Presented``...). It reads the header, decodes
+the usual shapes (one bare hex digest, or the scheme's prefix then one), and hashes the body
+from the pre-keyed states: no object made that the answer does not need.
+
+Like the C plan it decides only what the careful path decides alike: anything unusual (a
+missing, repeated, non-ASCII or malformed header, several signatures, a body that is not
+``bytes``, a body limit in force, a replay guard) returns None and the careful path, which
+raises the right typed error, takes over. A mismatch is declared only after every candidate
+was tried, each digest compared with :func:`hmac.compare_digest`.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hmac
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .verifier import Verifier
+
+__all__ = ["signature_check"]
+
+Check = Callable[[Any, Any, Any], Any]
+"""``check(verifier, body, headers)``: a Verified, a raised SignatureMismatch, or None."""
+
+_MAX_HEADER_LENGTH = 8192  # hookseal.headers.MAX_HEADER_LENGTH
+_SEPARATORS = frozenset(",")  # with whitespace: what split_tokens splits on
+
+
+def _plain_prefix(prefix: str) -> bool:
+    """A prefix the header's tokens cannot be split inside (printable ASCII, no comma)."""
+    return all(0x21 <= ord(c) <= 0x7E and c not in _SEPARATORS for c in prefix)
+
+
+def signature_check(verifier: Verifier, result_type: Callable[..., object]) -> Check | None:
+    """The fused Python check of the default scheme for ``verifier``, or None if it does not
+    apply (the same verifiers as the C plan: exact ``Signature``, plain ``SecretSet``, no
+    windows, HMAC-SHA256 material for every secret)."""
+    from ._material import HmacMaterial
+    from .schemes.signature import Signature
+    from .secrets import SecretSet
+
+    scheme, provider, fixed = verifier.scheme, verifier.provider, verifier._fixed
+    if fixed is None or type(scheme) is not Signature or type(provider) is not SecretSet:
+        return None
+    states = []
+    for secret in fixed:
+        material = secret._material.get(scheme.material_kind)
+        if type(material) is not HmacMaterial or material.kind != "hmac-sha256":
+            return None
+        states.append((material._inner, material._outer))
+    results = tuple(result_type(secret_id=s.id, scheme=scheme.name) for s in fixed)
+    spelling = scheme.header
+    lower = spelling.lower()
+    lower_bytes = lower.encode("ascii")
+    name_size = len(lower_bytes)
+    bare = scheme.encoding != "base64" and not scheme.require_prefix
+    prefix = scheme.prefix if scheme.encoding != "base64" and _plain_prefix(scheme.prefix) else ""
+    prefix_lower = prefix.lower()
+    prefixed = 64 + len(prefix) if prefix else -1  # the length of prefix + 64 hex digits
+    unhex = binascii.a2b_hex
+    compare = hmac.compare_digest
+    (only,) = fixed if len(fixed) == 1 else (None,)
+    only_result = results[0]
+    inner_key, outer_key = states[0]
+    ordered = tuple(zip(fixed, states, results, strict=True))
+
+    def check(verifier: Verifier, body: Any, headers: Any) -> object:
+        limit = verifier.max_body_size
+        if (
+            verifier.replay_guard is not None
+            or verifier.scheme is not scheme
+            or verifier.provider is not provider
+            or verifier._fixed is not fixed
+            or type(body) is not bytes
+        ):
+            return None
+        if limit is not None and (type(limit) is not int or len(body) > limit):
+            return None  # PayloadTooLarge, or a limit of an odd type: the careful path's
+        # The header, read as read_header reads it (the rare spellings are the careful path's).
+        if type(headers) is dict:
+            value = headers.get(spelling)
+            if value is None:
+                value = headers.get(lower)
+        elif type(headers) is list:  # ASGI's raw (name, value) pairs
+            value = None
+            for pair in headers:
+                if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not bytes:
+                    return None
+                key = pair[0]
+                if len(key) == name_size and key.lower() == lower_bytes:
+                    if value is not None:
+                        return None  # twice: MalformedHeader
+                    value = pair[1]
+        else:
+            return None
+        if type(value) is str or type(value) is bytes:
+            # One bare hex digest, as sent: a2b_hex refuses anything but 64 ASCII hex digits
+            # (non-ASCII, whitespace), which the careful path then explains.
+            if len(value) != 64 or not bare:
+                value = _unwrapped(value, bare, prefixed, prefix_lower)
+                if value is None:
+                    return None
+        else:
+            return None
+        try:
+            presented = unhex(value)  # exactly 64 hex digits make 32 bytes; else an error
+        except ValueError:
+            return None  # MalformedSignature, raised by the careful path
+        preferred = verifier._preferred
+        if only is not None:  # one secret: the usual case, without the loop
+            if preferred is not None and preferred is not only:
+                return None
+            inner = inner_key.copy()
+            inner.update(body)
+            outer = outer_key.copy()
+            outer.update(inner.digest())
+            if compare(outer.digest(), presented):
+                if preferred is None:
+                    verifier._preferred = only
+                return only_result
+            raise verifier._mismatch()
+        return _search(verifier, preferred, ordered, body, presented)
+
+    return check
+
+
+def _unwrapped(value: str | bytes, bare: bool, prefixed: int, prefix_lower: str) -> str | None:
+    """The 64 hex digits of a value with blanks around it, or the scheme's prefix (in any
+    case) before it, or None for every other shape (the careful path's)."""
+    if len(value) > _MAX_HEADER_LENGTH or not value.isascii():
+        return None
+    text = value if isinstance(value, str) else value.decode("ascii")
+    text = text.strip(" \t")
+    size = len(text)
+    if size == 64 and bare:
+        return text
+    if size == prefixed and text[: size - 64].lower() == prefix_lower:
+        return text[size - 64 :]
+    return None
+
+
+def _search(
+    verifier: Verifier, preferred: object, ordered: tuple[Any, ...], body: bytes, presented: bytes
+) -> object:
+    """Several secrets: the preferred one first, then the others in order (Verifier._find's
+    order, so the same secret is reported when several match); every one before a refusal."""
+    if preferred is not None:
+        for secret, (inner_key, outer_key), result in ordered:
+            if secret is preferred:
+                inner = inner_key.copy()
+                inner.update(body)
+                outer = outer_key.copy()
+                outer.update(inner.digest())
+                if hmac.compare_digest(outer.digest(), presented):
+                    return result
+                break
+        else:
+            return None  # the preferred secret is not among these: the careful path's call
+    for secret, (inner_key, outer_key), result in ordered:
+        if secret is preferred:
+            continue
+        inner = inner_key.copy()
+        inner.update(body)
+        outer = outer_key.copy()
+        outer.update(inner.digest())
+        if hmac.compare_digest(outer.digest(), presented):
+            verifier._preferred = secret
+            return result
+    raise verifier._mismatch()
