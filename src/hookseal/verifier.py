@@ -169,8 +169,9 @@ class Verifier:
             found = fast(self, body, headers)  # None: an input the Python path must judge
             if found is not None:
                 return found  # type: ignore[no-any-return]
-        if self._general:
-            return _general.verify(self, body, headers, now, RequestTarget(url, method))
+        if self._general:  # the target made by tuple.__new__: RequestTarget's minus a frame
+            target = _new_tuple(RequestTarget, (url, method))
+            return _general.verify(self, body, headers, now, target)
         moment, presented = self._prepare(body, headers, now)
         preferred = self._preferred
         if preferred is not None and self._fixed is not None:
