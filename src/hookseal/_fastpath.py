@@ -173,3 +173,123 @@ def _search(
             verifier._preferred = secret
             return result
     raise verifier._mismatch()
+
+
+class Lean:
+    """What an adapter needs to verify the default scheme's usual requests in one pass: the
+    signature header's name (lower-case bytes), :meth:`digest` for its value, and
+    :meth:`decide` once the body is whole. Made by :func:`lean_plan`."""
+
+    __slots__ = (
+        "_bare",
+        "_fixed",
+        "_ordered",
+        "_prefix_lower",
+        "_prefixed",
+        "_scheme",
+        "fused",
+        "name",
+    )
+
+    def __init__(self, verifier: Verifier, result_type: Callable[..., object]) -> None:
+        scheme = verifier.scheme
+        fixed = verifier._fixed
+        assert fixed is not None  # lean_plan checked it
+        self._scheme = scheme
+        self._fixed = fixed
+        self.name = scheme.header.lower().encode("ascii")  # type: ignore[attr-defined]
+        self._bare = scheme.encoding != "base64" and not scheme.require_prefix  # type: ignore[attr-defined]
+        prefix = scheme.prefix  # type: ignore[attr-defined]
+        if scheme.encoding == "base64" or not _plain_prefix(prefix):  # type: ignore[attr-defined]
+            prefix = ""
+        self._prefix_lower = prefix.lower()
+        self._prefixed = 64 + len(prefix) if prefix else -1
+        ordered = []
+        for secret in fixed:
+            material = secret._material[scheme.material_kind]
+            fast = getattr(material, "_fast", None)
+            ordered.append(
+                (
+                    secret,
+                    None if fast is None else fast.matches,
+                    material._inner,
+                    material._outer,
+                    result_type(secret_id=secret.id, scheme=scheme.name),
+                )
+            )
+        self._ordered = tuple(ordered)
+        # The C plan's whole check (it reads the header again, in C, which costs less than
+        # decide()'s Python frame); None in pure Python, where decide() is the shorter way.
+        self.fused = verifier._fast if hasattr(verifier._fast, "__self__") else None
+
+    def digest(self, value: object) -> bytes | None:
+        """The digest in a header value of the usual shape (what the careful path reads from
+        it, exactly), or None for every other value: the careful path must judge it."""
+        if type(value) is not bytes:
+            return None
+        if len(value) != 64 or not self._bare:
+            text = _unwrapped(value, self._bare, self._prefixed, self._prefix_lower)
+            if text is None:
+                return None
+            value = text
+        try:
+            return binascii.a2b_hex(value)
+        except ValueError:
+            return None
+
+    def decide(self, verifier: Verifier, body: object, presented: tuple[bytes, ...]) -> object:
+        """The Verified result for ``body`` (raw bytes, complete) and the digests read by
+        :meth:`digest`; SignatureMismatch after every candidate was tried; None if the
+        verifier changed since (the careful path's call then)."""
+        if (
+            type(body) is not bytes
+            or verifier.replay_guard is not None
+            or verifier.scheme is not self._scheme
+            or verifier._fixed is not self._fixed
+            or verifier.max_body_size is not None
+        ):
+            return None
+        preferred = verifier._preferred
+        ordered = self._ordered
+        if preferred is not None and preferred is not ordered[0][0]:
+            first = [entry for entry in ordered if entry[0] is preferred]
+            if not first:
+                return None  # not among these secrets: the careful path's call
+            ordered = (first[0], *(entry for entry in ordered if entry[0] is not preferred))
+        for secret, fast, inner_key, outer_key, result in ordered:
+            if fast is not None:
+                found = fast(b"", body, presented)
+            else:
+                inner = inner_key.copy()
+                inner.update(body)
+                outer = outer_key.copy()
+                outer.update(inner.digest())
+                found = _any_equal(outer.digest(), presented)
+            if found:
+                if secret is not preferred:
+                    verifier._preferred = secret
+                return result
+        raise verifier._mismatch()
+
+
+def _any_equal(expected: bytes, presented: tuple[bytes, ...]) -> bool:
+    found = False
+    for candidate in presented:
+        found |= hmac.compare_digest(expected, candidate)
+    return found
+
+
+def lean_plan(verifier: Verifier, result_type: Callable[..., object]) -> Lean | None:
+    """A :class:`Lean` for ``verifier`` where the fused check applies to it (exact
+    ``Signature``, static secrets without windows, HMAC-SHA256, no replay guard, no body
+    limit of its own, no observer), else None."""
+    from .verifier import Verifier
+
+    if (
+        verifier._fast is None
+        or type(verifier) is not Verifier
+        or verifier.replay_guard is not None
+        or verifier.max_body_size is not None
+    ):
+        return None
+    return Lean(verifier, result_type)
