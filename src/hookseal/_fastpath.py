@@ -187,8 +187,10 @@ class Lean:
         "_prefix_lower",
         "_prefixed",
         "_scheme",
+        "environ_key",
         "fused",
         "name",
+        "spelling",
     )
 
     def __init__(self, verifier: Verifier, result_type: Callable[..., object]) -> None:
@@ -197,7 +199,10 @@ class Lean:
         assert fixed is not None  # lean_plan checked it
         self._scheme = scheme
         self._fixed = fixed
-        self.name = scheme.header.lower().encode("ascii")  # type: ignore[attr-defined]
+        self.spelling: str = scheme.header  # type: ignore[attr-defined]
+        self.name = self.spelling.lower().encode("ascii")
+        # Where a WSGI server puts the header (what wsgi.EnvironHeaders.get looks up).
+        self.environ_key = "HTTP_" + self.spelling.upper().replace("-", "_")
         self._bare = scheme.encoding != "base64" and not scheme.require_prefix  # type: ignore[attr-defined]
         prefix = scheme.prefix  # type: ignore[attr-defined]
         if scheme.encoding == "base64" or not _plain_prefix(prefix):  # type: ignore[attr-defined]
@@ -223,9 +228,10 @@ class Lean:
         self.fused = verifier._fast if hasattr(verifier._fast, "__self__") else None
 
     def digest(self, value: object) -> bytes | None:
-        """The digest in a header value of the usual shape (what the careful path reads from
-        it, exactly), or None for every other value: the careful path must judge it."""
-        if type(value) is not bytes:
+        """The digest in a header value (str or bytes) of the usual shape (what the careful
+        path reads from it, exactly), or None for every other value: the careful path must
+        judge it."""
+        if type(value) is not bytes and type(value) is not str:
             return None
         if len(value) != 64 or not self._bare:
             text = _unwrapped(value, self._bare, self._prefixed, self._prefix_lower)

@@ -42,7 +42,7 @@ from ._deadline import (
     expired,
     timed_out,
 )
-from ._fastpath import Lean, lean_plan
+from ._fastpath import Lean
 from ._time import Clock
 from .errors import BodyTimeout, IncompleteBody, PayloadTooLarge, VerificationError
 from .forwarded import RequestURL
@@ -51,7 +51,7 @@ from .paths import PathMatcher, PathsLike
 from .replay import ReplayGuard
 from .schemes import Scheme
 from .secrets import SecretsLike
-from .verifier import Verified, Verifier
+from .verifier import Verifier
 
 __all__ = [
     "DEFAULT_BODY_TIMEOUT",
@@ -150,7 +150,7 @@ class WebhookVerificationMiddleware:
         # else has to happen on the way: no handshake, no URL, no replay guard.
         self._lean: Lean | None = None
         if self.handshake is None and self._url is None and self._guard is None:
-            self._lean = lean_plan(self.verifier, Verified)
+            self._lean = self.verifier._lean
 
     def __repr__(self) -> str:
         return (

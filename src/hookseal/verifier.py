@@ -18,7 +18,7 @@ import threading
 from collections.abc import Hashable, Sequence
 from typing import Any, NamedTuple
 
-from . import _accel
+from . import _accel, _fastpath
 from ._material import Digester
 from ._time import Clock, Instant, to_epoch, wall_clock
 from .errors import (
@@ -83,6 +83,7 @@ class Verifier:
         "_fast",
         "_fixed",
         "_general",
+        "_lean",
         "_preferred",
         "_static",
         "leeway",
@@ -141,6 +142,9 @@ class Verifier:
         self.observer = observer
         if observer is not None:  # counted by a subclass: no cost here when not observed
             observe(self, observer)
+        # What the adapters need to verify the default scheme's usual requests in one pass
+        # (hookseal._fastpath.Lean), when the fused check applies and nothing observes.
+        self._lean = None if self._fast is None else _fastpath.lean_plan(self, Verified)
 
     def __repr__(self) -> str:
         return (
