@@ -740,6 +740,8 @@ def verify(
         result = fast(found, body, headers)
         if result is not None:
             return result  # type: ignore[no-any-return]
+    if found._general:  # Verifier.verify's first step, a call sooner (a cached plain Verifier)
+        return _general.verify(found, body, headers, now, _new_tuple(RequestTarget, (url, method)))
     if url is None and method is None:
         return found.verify(body, headers, now=now)
     return found.verify(body, headers, now=now, url=url, method=method)
