@@ -145,3 +145,25 @@ async def test_arbitrary_headers_and_chunks_are_answered_alike(
         lean = guarded(Inner(), secrets=secrets)
         expected = await _outcome(careful(Inner(), secrets=secrets), dict(scope), incoming)
         assert await _outcome(lean, dict(scope), incoming) == expected
+
+
+async def test_a_body_in_several_chunks_is_hashed_as_it_comes(
+    accelerator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From its second chunk on, a body streams into the verifier (as the careful path does),
+    so a large one is not hashed only after its last chunk has arrived."""
+    body = bytes(range(256)) * 8
+    messages = chunks_of(body, [100, 100, 100])
+    driver = Driver(messages)
+    begun_at: list[int] = []
+    original = Verifier.begin
+
+    def begin(self: Verifier, *args: Any, **kwargs: Any) -> Any:
+        begun_at.append(driver.reads)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Verifier, "begin", begin)
+    app = guarded(Inner(), max_body_size=10_000)
+    await driver.run(app, http_scope(extra=[(b"signature", _hex(body).encode())]))
+    assert driver.status == 200
+    assert begun_at == [2]  # after the second of four reads

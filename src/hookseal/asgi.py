@@ -51,7 +51,7 @@ from .paths import PathMatcher, PathsLike
 from .replay import ReplayGuard
 from .schemes import Scheme
 from .secrets import SecretsLike
-from .verifier import Verifier
+from .verifier import PendingVerification, Verifier
 
 __all__ = [
     "DEFAULT_BODY_TIMEOUT",
@@ -212,8 +212,10 @@ class WebhookVerificationMiddleware:
             await self._verify(scope, receive, send)
             return
 
+        verifier = self.verifier
         messages: list[Message] = []
         body: Any = b""
+        pending: PendingVerification | None = None  # several chunks: hashed as they come
         received = 0
         watchdog = self._watchdog
         timeout = deadline = 0.0
@@ -239,8 +241,14 @@ class WebhookVerificationMiddleware:
                         received += len(chunk)
                         if received > limit:
                             raise PayloadTooLarge(f"the body exceeds {limit} bytes")
-                        if body is not None:  # None: several chunks (hashed after)
-                            body = None if body else chunk
+                        if pending is not None:
+                            pending.update(chunk)
+                        elif not body:
+                            body = chunk
+                        else:  # a second chunk: stream from here on (the header is valid)
+                            pending = verifier.begin(headers)
+                            pending.update(body)
+                            pending.update(chunk)
                     if not message.get("more_body", False):
                         break
                     if watchdog is not None and self._monotonic() > deadline:
@@ -259,18 +267,17 @@ class WebhookVerificationMiddleware:
                 raise IncompleteBody(
                     f"the body is {received} bytes but Content-Length says {declared}"
                 )
-            verifier = self.verifier
             fused = lean.fused
-            if body is None:
-                verified = None
+            verified: Any
+            if pending is not None:
+                verified = pending.finish()
             elif fused is not None:  # the C check: the same decision, in one call
                 verified = fused(verifier, body, headers)
             else:
                 verified = lean.decide(verifier, body, (digest,))
-            if verified is None:  # several chunks (or a verifier changed meanwhile)
+            if verified is None:  # the fused check declines (a verifier changed meanwhile)
                 pending = verifier.begin(headers)
-                for message in messages:
-                    pending.update(message.get("body", b""))
+                pending.update(body)
                 verified = pending.finish()
         except VerificationError as error:
             await self._refuse(scope, send, error)
