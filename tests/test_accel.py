@@ -64,5 +64,6 @@ def test_pure_python_has_no_c_twins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_accel, "_speedups", None)
     assert _accel.hmac_key(b"key") is None
     verifier = hookseal.Verifier("secret")
-    assert verifier._fast is None
+    assert verifier._fast is not None  # the fused pure-Python check (hookseal/_fastpath.py)
+    assert not hasattr(verifier._fast, "__self__")  # a plain function, not a C plan's method
     assert verifier.verify(b"x", hookseal.sign(b"x", "secret")).secret_id

@@ -50,8 +50,8 @@ def _warm(config: Config) -> list[Row]:
     request = request_for("signature", body_of(KIB), secret)
     body, headers = request.body, request.headers
     static = Verifier(SecretSet.coerce(secret))
-    # What the keyring adds, on the same (Python) path: the C accelerator's fused check of
-    # the default scheme applies to static secrets only (a keyring's verifier hashes in C).
+    # What the keyring adds, on the same (careful) path: the fused check of the default
+    # scheme (C, or its pure-Python twin) applies to static secrets only.
     static._fast = None
     keyring = Keyring(StaticSource(secret), refresh_interval=86_400.0).start()
     try:

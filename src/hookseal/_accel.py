@@ -60,14 +60,15 @@ def signature_check(verifier: Verifier, result_type: Callable[..., object]) -> C
     there the candidates never change and a mismatch refreshes nothing. ``result_type`` makes
     the result for each secret (they are immutable, so made once).
     """
+    from . import _fastpath
     from ._material import HmacMaterial
     from .schemes.signature import Signature
     from .secrets import SecretSet
 
     scheme, provider, fixed = verifier.scheme, verifier.provider, verifier._fixed
-    if _speedups is None or fixed is None:
-        return None
-    if type(scheme) is not Signature or type(provider) is not SecretSet:
+    if _speedups is None:
+        return _fastpath.signature_check(verifier, result_type)
+    if fixed is None or type(scheme) is not Signature or type(provider) is not SecretSet:
         return None
     if not scheme.prefix.isascii() or scheme.encoding not in _ENCODINGS:
         return None
@@ -75,7 +76,7 @@ def signature_check(verifier: Verifier, result_type: Callable[..., object]) -> C
     for secret in fixed:
         material = secret._material.get(scheme.material_kind)
         if type(material) is not HmacMaterial or material._fast is None:
-            return None
+            return _fastpath.signature_check(verifier, result_type)
         keys.append(material._fast)
     plan = _speedups.SignaturePlan(
         scheme.header,

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
 
 from ._time import Instant
 from .errors import PayloadTooLarge, Replayed
 from .headers import HeadersLike
-from .schemes import Content, Presented, Proof, RequestTarget
+from .schemes import Presented, Proof, RequestTarget
 from .secrets import Secret, SecretSet
 from .verifier import (
     Body,
@@ -26,6 +25,7 @@ from .verifier import (
     Verified,
     Verifier,
     _check_body,
+    _new_tuple,
     _size,
     _timestamp_error,
 )
@@ -43,6 +43,18 @@ def verify(
     """:meth:`Verifier.verify` for a general scheme."""
     moment, presented = _prepare(verifier, body, headers, now, target)
     proof = _complete(verifier, presented, bytes(body), headers, target, moment)
+    fixed = verifier._fixed
+    if fixed is not None and verifier.replay_guard is None:
+        # Static secrets without windows (candidates that never change, nothing to refresh,
+        # nothing to remember): _decide's decision without its layers.
+        secret = _find_fixed(verifier, fixed, proof)
+        if secret is None:
+            raise verifier._mismatch()
+        presented = proof.presented
+        return _new_tuple(
+            Verified,
+            (secret.id, verifier.scheme.name, presented.timestamp, presented.message_id, None),
+        )
     return _decide(verifier, verifier.provider.secret_set(), proof, moment)
 
 
@@ -135,7 +147,7 @@ def _prepare(
         _check_body(body)
     if verifier.max_body_size is not None and _size(body) > verifier.max_body_size:
         raise PayloadTooLarge()
-    moment = verifier._moment(now)
+    moment = verifier._clock() if now is None else verifier._moment(now)
     presented = verifier.scheme.parse_request(headers, target)
     _check_time(verifier, presented, moment)  # a header timestamp is refused before the body
     return moment, presented
@@ -216,26 +228,34 @@ def _find(verifier: Verifier, secret_set: SecretSet, proof: Proof, moment: float
     return None
 
 
+def _find_fixed(verifier: Verifier, fixed: tuple[Secret, ...], proof: Proof) -> Secret | None:
+    """:func:`_find` over a static set's secrets, which are the candidates at every moment."""
+    preferred = verifier._preferred
+    if preferred is not None and preferred in fixed and _signs(verifier, preferred, proof):
+        return preferred
+    for secret in fixed:
+        if secret is not preferred and _signs(verifier, secret, proof):
+            verifier._preferred = secret
+            return secret
+    return None
+
+
 def _signs(verifier: Verifier, secret: Secret, proof: Proof) -> bool:
     material = secret._material.get(verifier.scheme.material_kind) or verifier.material(secret)
     if material is None:
         return False
     presented = proof.presented
-    for content in proof.contents:  # noqa: SIM110 - no generator per check
-        if _matches(material, content, presented):
+    hmacs, publics = presented.hmac_signatures, presented.ed25519_signatures
+    for prefix, middle, suffix in proof.contents:
+        if suffix:
+            digester = material.start(prefix)
+            digester.update(middle)
+            digester.update(suffix)
+            if digester.matches(hmacs, publics):
+                return True
+        elif material.matches(prefix, middle, hmacs, publics):  # _matches inlined: hot path
             return True
     return False
-
-
-def _matches(material: Any, content: Content, presented: Presented) -> bool:
-    prefix, middle, suffix = content
-    hmacs, publics = presented.hmac_signatures, presented.ed25519_signatures
-    if not suffix:
-        return bool(material.matches(prefix, middle, hmacs, publics))
-    digester = material.start(prefix)
-    digester.update(middle)
-    digester.update(suffix)
-    return bool(digester.matches(hmacs, publics))
 
 
 def _replay_key(verifier: Verifier, proof: Proof) -> str:

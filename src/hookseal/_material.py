@@ -170,12 +170,17 @@ class _HmacDigester:
 class Ed25519Material:
     """An Ed25519 public key (and, for senders, the private key) for ``v1a`` signatures."""
 
-    __slots__ = ("_private", "_public")
+    __slots__ = ("_invalid", "_private", "_public", "_verify")
     kind = "ed25519"
 
     def __init__(self, public: Ed25519PublicKey, private: Ed25519PrivateKey | None = None) -> None:
+        from cryptography.exceptions import InvalidSignature
+
         self._public = public
         self._private = private
+        # Looked up once per secret, not per request: the import and the bound method.
+        self._verify = public.verify
+        self._invalid = InvalidSignature
 
     def matches(
         self, prefix: bytes, body: bytes, hmac_sigs: Sequence[bytes], ed25519_sigs: Sequence[bytes]
@@ -185,12 +190,11 @@ class Ed25519Material:
         return self._check(prefix + body, ed25519_sigs)
 
     def _check(self, message: bytes, ed25519_sigs: Sequence[bytes]) -> bool:
-        from cryptography.exceptions import InvalidSignature
-
+        verify, invalid = self._verify, self._invalid
         for presented in ed25519_sigs:
             try:
-                self._public.verify(presented, message)
-            except InvalidSignature:
+                verify(presented, message)
+            except invalid:
                 continue
             return True
         return False
@@ -256,14 +260,23 @@ class EcdsaMaterial:
     ``Presented.ed25519_signatures``, the public-key slot.
     """
 
-    __slots__ = ("_private", "_public")
+    __slots__ = ("_algorithm", "_invalid", "_private", "_public", "_verify")
     kind = "ecdsa-p256"
 
     def __init__(
         self, public: EllipticCurvePublicKey, private: EllipticCurvePrivateKey | None = None
     ) -> None:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         self._public = public
         self._private = private
+        # Made once per secret, not per request: the imports, the bound method and the
+        # signature algorithm (immutable).
+        self._verify = public.verify
+        self._invalid = (InvalidSignature, ValueError)  # ValueError: not a DER signature
+        self._algorithm = ec.ECDSA(hashes.SHA256())
 
     def matches(
         self, prefix: bytes, body: bytes, hmac_sigs: Sequence[bytes], ed25519_sigs: Sequence[bytes]
@@ -275,14 +288,11 @@ class EcdsaMaterial:
     def _check(
         self, message: bytes, hmac_sigs: Sequence[bytes], public_sigs: Sequence[bytes]
     ) -> bool:
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import ec
-
+        verify, invalid, algorithm = self._verify, self._invalid, self._algorithm
         for presented in public_sigs:
             try:
-                self._public.verify(presented, message, ec.ECDSA(hashes.SHA256()))
-            except (InvalidSignature, ValueError):  # ValueError: not a DER signature at all
+                verify(presented, message, algorithm)
+            except invalid:
                 continue
             return True
         return False

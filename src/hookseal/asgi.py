@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from ._adapter import (
+    _MAX_LENGTH_DIGITS,
     DEFAULT_MAX_BODY_SIZE,
     acall_settling,
     build_verifier,
@@ -41,6 +42,7 @@ from ._deadline import (
     expired,
     timed_out,
 )
+from ._fastpath import Lean
 from ._time import Clock
 from .errors import BodyTimeout, IncompleteBody, PayloadTooLarge, VerificationError
 from .forwarded import RequestURL
@@ -49,7 +51,7 @@ from .paths import PathMatcher, PathsLike
 from .replay import ReplayGuard
 from .schemes import Scheme
 from .secrets import SecretsLike
-from .verifier import Verifier
+from .verifier import PendingVerification, Verifier
 
 __all__ = [
     "DEFAULT_BODY_TIMEOUT",
@@ -92,6 +94,7 @@ class WebhookVerificationMiddleware:
 
     __slots__ = (
         "_guard",
+        "_lean",
         "_monotonic",
         "_url",
         "_watchdog",
@@ -143,6 +146,11 @@ class WebhookVerificationMiddleware:
         # Only the schemes that sign the URL pay for building it: one test per request.
         self._url = self.request_url if self.verifier.scheme.signs_request else None
         self.handshake = handshake_for(self.verifier.scheme, handshake)
+        # The default scheme's usual requests in one pass (see _verify_lean), when nothing
+        # else has to happen on the way: no handshake, no URL, no replay guard.
+        self._lean: Lean | None = None
+        if self.handshake is None and self._url is None and self._guard is None:
+            self._lean = self.verifier._lean
 
     def __repr__(self) -> str:
         return (
@@ -154,7 +162,132 @@ class WebhookVerificationMiddleware:
         if scope["type"] != "http" or not self._guards(scope):
             await self.app(scope, receive, send)
             return
+        lean = self._lean
+        if lean is not None:
+            await self._verify_lean(scope, receive, send, lean)
+            return
         await self._verify(scope, receive, send)
+
+    async def _verify_lean(self, scope: Scope, receive: Receive, send: Send, lean: Lean) -> None:
+        """:meth:`_verify` for the default scheme's usual requests, in one pass over the raw
+        headers (Content-Length and the signature) and one decision once the body is whole.
+
+        Whatever is unusual (a repeated or malformed header, several signatures, a body in
+        several chunks, an oversized one) goes the careful way, :meth:`_verify` (nothing read
+        yet) or the verifier's own streaming check (after the body), so every refusal is the
+        careful path's, with the same error, at the same moment.
+        """
+        headers = scope["headers"]
+        name = lean.name
+        size = len(name)
+        length = value = None
+        usual = True
+        for key, raw in headers:  # unpacked as content_length() does
+            n = len(key)
+            if n != 14 and n != size:  # lower() only what may match
+                continue
+            if type(key) is not bytes:  # a str name: the careful path reads those too
+                usual = False
+                break
+            key = key.lower()
+            if key == b"content-length":
+                usual = length is None
+                length = raw
+            elif key == name:
+                usual = value is None
+                value = raw
+            if not usual:
+                break
+        limit = self.max_body_size
+        declared: int | None = None
+        if usual and length is not None:
+            text = length.strip() if type(length) is bytes else b""
+            if text.isdigit() and len(text) <= _MAX_LENGTH_DIGITS:
+                declared = int(text)
+                usual = declared <= limit
+            else:
+                usual = False
+        digest = lean.digest(value) if usual else None
+        if digest is None:  # refused or judged by the careful path, before any read
+            await self._verify(scope, receive, send)
+            return
+
+        verifier = self.verifier
+        messages: list[Message] = []
+        body: Any = b""
+        pending: PendingVerification | None = None  # several chunks: hashed as they come
+        received = 0
+        watchdog = self._watchdog
+        timeout = deadline = 0.0
+        ward = None
+        if watchdog is not None:  # a body_timeout is set
+            timeout = watchdog.seconds
+            start = self._monotonic()
+            deadline = start + timeout
+            ward = watchdog.enter(start)
+        try:
+            try:
+                while True:
+                    message = await receive()
+                    kind = message["type"]
+                    if kind == "http.disconnect":
+                        count_refusal(self.verifier, IncompleteBody("the client disconnected"))
+                        return
+                    if kind != "http.request":
+                        continue
+                    messages.append(message)
+                    chunk = message.get("body", b"")
+                    if chunk:
+                        received += len(chunk)
+                        if received > limit:
+                            raise PayloadTooLarge(f"the body exceeds {limit} bytes")
+                        if pending is not None:
+                            pending.update(chunk)
+                        elif not body:
+                            body = chunk
+                        else:  # a second chunk: stream from here on (the header is valid)
+                            pending = verifier.begin(headers)
+                            pending.update(body)
+                            pending.update(chunk)
+                    if not message.get("more_body", False):
+                        break
+                    if watchdog is not None and self._monotonic() > deadline:
+                        raise timed_out(timeout)
+            except asyncio.CancelledError:
+                if ward is None or not expired(ward):
+                    raise
+                raise timed_out(timeout) from None
+            finally:
+                if ward is not None:
+                    watched, task = ward
+                    watched.pending.discard(task)
+                    if task in watched.cut:
+                        expired(ward)
+            if declared is not None and received != declared:
+                raise IncompleteBody(
+                    f"the body is {received} bytes but Content-Length says {declared}"
+                )
+            fused = lean.fused
+            verified: Any
+            if pending is not None:
+                verified = pending.finish()
+            elif fused is not None:  # the C check: the same decision, in one call
+                verified = fused(verifier, body, headers)
+            else:
+                verified = lean.decide(verifier, body, (digest,))
+            if verified is None:  # the fused check declines (a verifier changed meanwhile)
+                pending = verifier.begin(headers)
+                pending.update(body)
+                verified = pending.finish()
+        except VerificationError as error:
+            await self._refuse(scope, send, error)
+            return
+
+        state = scope.get("state")
+        if state is None:
+            scope["state"] = state = {}
+        state[STATE_KEY] = verified
+        await self.app(scope, _Replay(messages, receive), send)
 
     def _guards(self, scope: Scope) -> bool:
         """Whether this request's path is guarded, under every spelling the app may route on.

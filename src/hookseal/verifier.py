@@ -18,7 +18,7 @@ import threading
 from collections.abc import Hashable, Sequence
 from typing import Any, NamedTuple
 
-from . import _accel
+from . import _accel, _fastpath
 from ._material import Digester
 from ._time import Clock, Instant, to_epoch, wall_clock
 from .errors import (
@@ -83,6 +83,7 @@ class Verifier:
         "_fast",
         "_fixed",
         "_general",
+        "_lean",
         "_preferred",
         "_static",
         "leeway",
@@ -141,6 +142,9 @@ class Verifier:
         self.observer = observer
         if observer is not None:  # counted by a subclass: no cost here when not observed
             observe(self, observer)
+        # What the adapters need to verify the default scheme's usual requests in one pass
+        # (hookseal._fastpath.Lean), when the fused check applies and nothing observes.
+        self._lean = None if self._fast is None else _fastpath.lean_plan(self, Verified)
 
     def __repr__(self) -> str:
         return (
@@ -169,8 +173,9 @@ class Verifier:
             found = fast(self, body, headers)  # None: an input the Python path must judge
             if found is not None:
                 return found  # type: ignore[no-any-return]
-        if self._general:
-            return _general.verify(self, body, headers, now, RequestTarget(url, method))
+        if self._general:  # the target made by tuple.__new__: RequestTarget's minus a frame
+            target = _new_tuple(RequestTarget, (url, method))
+            return _general.verify(self, body, headers, now, target)
         moment, presented = self._prepare(body, headers, now)
         preferred = self._preferred
         if preferred is not None and self._fixed is not None:
@@ -656,6 +661,9 @@ def _same_key(secret: Secret, other: Secret) -> bool:
 # -- module-level shortcuts --------------------------------------------------------------------
 
 _VERIFIERS: dict[Hashable, Verifier] = {}
+_DEFAULTS: dict[Hashable, Verifier] = {}
+"""The verifiers of calls with every option at its default, keyed by their secrets alone (a
+5-tuple key costs more to build and hash than the rest of the lookup)."""
 _VERIFIERS_LOCK = threading.Lock()
 _VERIFIERS_MAX = 128
 
@@ -682,7 +690,15 @@ def _verifier_for(
         with _VERIFIERS_LOCK:
             if len(_VERIFIERS) >= _VERIFIERS_MAX:
                 _VERIFIERS.clear()
+                _DEFAULTS.clear()
             _VERIFIERS[key] = found
+            if (
+                scheme is None
+                and tolerance is None
+                and leeway is DEFAULT_LEEWAY
+                and replay_guard is None
+            ):
+                _DEFAULTS[secrets] = found  # type: ignore[index] # hashable: read above
     return found
 
 
@@ -706,7 +722,15 @@ def verify(
     Returns :class:`Verified` or raises a :class:`~hookseal.errors.VerificationError`.
     """
     try:  # the cached verifier, looked up here to spare a call on the hot path
-        found = _VERIFIERS.get((secrets, scheme, tolerance, leeway, replay_guard))
+        if (
+            scheme is None
+            and tolerance is None
+            and leeway is DEFAULT_LEEWAY
+            and replay_guard is None
+        ):
+            found = _DEFAULTS.get(secrets)  # type: ignore[arg-type] # by the secrets alone
+        else:
+            found = _VERIFIERS.get((secrets, scheme, tolerance, leeway, replay_guard))
     except TypeError:  # unhashable secrets (a list): _verifier_for builds one
         found = None
     if found is None:
@@ -716,6 +740,8 @@ def verify(
         result = fast(found, body, headers)
         if result is not None:
             return result  # type: ignore[no-any-return]
+    if found._general:  # Verifier.verify's first step, a call sooner (a cached plain Verifier)
+        return _general.verify(found, body, headers, now, _new_tuple(RequestTarget, (url, method)))
     if url is None and method is None:
         return found.verify(body, headers, now=now)
     return found.verify(body, headers, now=now, url=url, method=method)

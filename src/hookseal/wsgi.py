@@ -30,7 +30,7 @@ import io
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from ._adapter import (
     DEFAULT_MAX_BODY_SIZE,
@@ -42,6 +42,7 @@ from ._adapter import (
     refusal,
 )
 from ._deadline import DEFAULT_BODY_TIMEOUT, Deadline, check_body_timeout
+from ._fastpath import Lean
 from ._time import Clock
 from .errors import BodyError, IncompleteBody, LengthRequired, PayloadTooLarge, VerificationError
 from .forwarded import RequestURL
@@ -50,7 +51,7 @@ from .paths import PathMatcher, PathsLike
 from .replay import ReplayGuard
 from .schemes import Scheme
 from .secrets import SecretsLike
-from .verifier import PendingVerification, Verified, Verifier
+from .verifier import Verified, Verifier
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -199,6 +200,13 @@ def verify_environ(
     under :data:`ENVIRON_KEY`.
     """
     length = declared_length(environ, limit, terminated=bool(environ.get("wsgi.input_terminated")))
+    lean = verifier._lean
+    if lean is not None:
+        value = environ.get(lean.environ_key)
+        digest = lean.digest(value) if type(value) is str else None  # EnvironHeaders' rule
+        if digest is not None:  # the usual shape: read, then one decision (header checked)
+            deadline = None if body_timeout is None else Deadline(body_timeout, monotonic)
+            return _verify_lean(verifier, lean, environ, value, digest, length, limit, deadline)
     if verifier.scheme.signs_request:
         url = (request_url or _OWN_URL).of_environ(environ)
         method = str(environ.get("REQUEST_METHOD") or "GET")
@@ -219,6 +227,58 @@ def verify_environ(
     environ.pop("HTTP_TRANSFER_ENCODING", None)
     environ[ENVIRON_KEY] = verified
     return verified
+
+
+def _verify_lean(
+    verifier: Verifier,
+    lean: Lean,
+    environ: WSGIEnvironment,
+    value: Any,
+    digest: bytes,
+    length: int | None,
+    limit: int,
+    deadline: Deadline | None,
+) -> Verified:
+    """:func:`verify_environ` for the default scheme's usual requests (the signature header
+    already read and of the usual shape): the body read, then one decision, without the
+    streaming verifier (the careful path's calls where the fused check declines)."""
+    sink = _Sink()
+    stream: BinaryIO = environ["wsgi.input"]
+    if length is None:
+        _read_to_end(stream, sink, limit, deadline)
+    else:
+        _read_exactly(stream, sink, length, deadline)
+    chunks = sink.chunks
+    body = (bytes(chunks[0]) if chunks else b"") if len(chunks) < 2 else b"".join(chunks)
+    headers = {lean.spelling: value}  # what the careful path reads from the environ
+    fused = lean.fused
+    if fused is not None:
+        verified = fused(verifier, body, headers)
+    else:
+        verified = lean.decide(verifier, body, (digest,))
+    if verified is None:  # the fused check declines (a verifier changed meanwhile)
+        pending = verifier.begin(headers)
+        pending.update(body)
+        verified = pending.finish()
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    environ[ENVIRON_KEY] = verified
+    return verified  # type: ignore[no-any-return]
+
+
+class _Sink:
+    """Collects the chunks read (by reference) where the careful path feeds its verifier."""
+
+    __slots__ = ("chunks", "size")
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def update(self, chunk: bytes) -> None:
+        self.chunks.append(chunk)
+        self.size += len(chunk)
 
 
 def environ_headers(environ: WSGIEnvironment) -> EnvironHeaders:
@@ -343,9 +403,15 @@ def declared_length(environ: Mapping[str, Any], limit: int, *, terminated: bool)
     return length
 
 
-def _read_exactly(
-    stream: BinaryIO, pending: PendingVerification, length: int, deadline: Deadline | None
-) -> None:
+class _Feed(Protocol):
+    """Where the reads go: a verification in progress, or the lean path's :class:`_Sink`."""
+
+    size: int
+
+    def update(self, chunk: bytes) -> None: ...
+
+
+def _read_exactly(stream: BinaryIO, pending: _Feed, length: int, deadline: Deadline | None) -> None:
     read = _reader(stream)
     remaining = length
     while remaining > 0:
@@ -360,9 +426,7 @@ def _read_exactly(
         remaining -= len(chunk)
 
 
-def _read_to_end(
-    stream: BinaryIO, pending: PendingVerification, limit: int, deadline: Deadline | None
-) -> None:
+def _read_to_end(stream: BinaryIO, pending: _Feed, limit: int, deadline: Deadline | None) -> None:
     read = _reader(stream)
     while True:
         chunk = _read(read, READ_SIZE)

@@ -5,14 +5,19 @@ linear ratio), so these assertions hold on a busy machine: load cannot make quad
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from benchmarks.cases import complexity
 
-from hookseal import Verifier
+from hookseal import SignatureMismatch, Verifier
 from hookseal._material import HmacMaterial
 from hookseal.verifier import PendingVerification
+
+Check = Callable[[Any, Any, Any], Any]
+Injector = Callable[[Callable[[Check], Check]], None]
 
 REPEATS = 7
 BATCH_NS = 10_000_000
@@ -52,7 +57,9 @@ def test_a_quadratic_join_of_chunks_fails(monkeypatch: pytest.MonkeyPatch) -> No
     failed_every_attempt(check("ASGI middleware"))
 
 
-def test_a_quadratic_loop_over_the_body_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_quadratic_loop_over_the_body_fails(
+    monkeypatch: pytest.MonkeyPatch, careful_only: None
+) -> None:
     original = HmacMaterial.matches
 
     def quadratic(self: HmacMaterial, prefix: bytes, body: bytes, *rest: Any) -> bool:
@@ -61,6 +68,19 @@ def test_a_quadratic_loop_over_the_body_fails(monkeypatch: pytest.MonkeyPatch) -
         return original(self, prefix, body, *rest)
 
     monkeypatch.setattr(HmacMaterial, "matches", quadratic)
+    failed_every_attempt(check("verify(): time at 1 MiB"))
+
+
+def test_a_quadratic_loop_over_the_body_in_the_fused_check_fails(fused: Injector) -> None:
+    def quadratic(check: Check) -> Check:
+        def slow(verifier: Any, body: Any, headers: Any) -> Any:
+            for end in range(0, len(body), 4096):
+                bytes(bytearray(body[:end]))  # a copy of everything so far, per 4 KiB
+            return check(verifier, body, headers)
+
+        return slow
+
+    fused(quadratic)
     failed_every_attempt(check("verify(): time at 1 MiB"))
 
 
@@ -75,7 +95,9 @@ def test_hashing_per_signature_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     assert min(ratios) > 8
 
 
-def test_a_quadratic_pass_over_secrets_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_quadratic_pass_over_secrets_fails(
+    monkeypatch: pytest.MonkeyPatch, careful_only: None
+) -> None:
     """Every candidate tried once per candidate: N squared HMAC passes."""
     original = Verifier._find_among
 
@@ -85,4 +107,20 @@ def test_a_quadratic_pass_over_secrets_fails(monkeypatch: pytest.MonkeyPatch) ->
         return original(self, candidates, *args, **kwargs)
 
     monkeypatch.setattr(Verifier, "_find_among", quadratic)
+    failed_every_attempt(check("forged request, 64 KiB: time with 16 secrets"))
+
+
+def test_a_quadratic_pass_over_secrets_in_the_fused_check_fails(fused: Injector) -> None:
+    """The fused check run once per candidate: N squared HMAC passes."""
+
+    def quadratic(check: Check) -> Check:
+        def slow(verifier: Any, body: Any, headers: Any) -> Any:
+            for _ in verifier._fixed[1:]:
+                with contextlib.suppress(SignatureMismatch):
+                    check(verifier, body, headers)
+            return check(verifier, body, headers)
+
+        return slow
+
+    fused(quadratic)
     failed_every_attempt(check("forged request, 64 KiB: time with 16 secrets"))

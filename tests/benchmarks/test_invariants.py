@@ -3,6 +3,7 @@ regression it stands for, injected here: counts, so none of this depends on the 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -19,6 +20,8 @@ from hookseal.schemes import Scheme, Slack, StandardWebhooks
 from hookseal.schemes import signature as signature_module
 
 Part = Callable[[], list[Row]]
+Check = Callable[[Any, Any, Any], Any]
+Injector = Callable[[Callable[[Check], Check]], None]
 
 
 def failed(rows: Sequence[Row]) -> dict[str, Outcome]:
@@ -59,6 +62,7 @@ def test_a_verifier_built_per_call_fails(monkeypatch: pytest.MonkeyPatch) -> Non
             return None
 
     monkeypatch.setattr(verifier_module, "_VERIFIERS", Forgetful())
+    monkeypatch.setattr(verifier_module, "_DEFAULTS", Forgetful())
     outcome = gate([invariants._schemes], "hash objects keyed")
     assert outcome.fails
     assert outcome.value >= 2  # inner and outer SHA-256 states, keyed per request
@@ -90,7 +94,9 @@ def test_hashing_once_per_signature_fails(monkeypatch: pytest.MonkeyPatch) -> No
     assert outcome.value == 16
 
 
-def test_a_python_loop_over_the_body_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_python_loop_over_the_body_fails(
+    monkeypatch: pytest.MonkeyPatch, careful_only: None
+) -> None:
     def sliced(self: HmacMaterial, prefix: bytes, body: bytes, hmacs: Any, eds: Any) -> bool:
         inner = self._inner.copy()
         inner.update(prefix)
@@ -105,13 +111,38 @@ def test_a_python_loop_over_the_body_fails(monkeypatch: pytest.MonkeyPatch) -> N
     assert outcome.fails
 
 
-def test_a_copy_of_the_body_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_python_loop_over_the_body_in_the_fused_check_fails(fused: Injector) -> None:
+    def sliced(check: Check) -> Check:
+        def slow(verifier: Any, body: Any, headers: Any) -> Any:
+            walked = hashlib.sha256()
+            for start in range(0, len(body), 4096):
+                walked.update(body[start : start + 4096])
+            return check(verifier, body, headers)
+
+        return slow
+
+    fused(sliced)
+    outcome = gate([invariants._sizes], "verify(): calls per request at 1 MiB")
+    assert outcome.fails
+
+
+def test_a_copy_of_the_body_fails(monkeypatch: pytest.MonkeyPatch, careful_only: None) -> None:
     original = HmacMaterial.matches
 
     def copying(self: HmacMaterial, prefix: bytes, body: bytes, *rest: Any) -> bool:
         return original(self, b"", bytes(bytearray(prefix) + body), *rest)
 
     monkeypatch.setattr(HmacMaterial, "matches", copying)
+    outcome = gate([invariants._sizes], "verify() at 1 MiB: peak memory")
+    assert outcome.fails
+    assert outcome.value >= 1.0
+
+
+def test_a_copy_of_the_body_in_the_fused_check_fails(fused: Injector) -> None:
+    def copying(check: Check) -> Check:
+        return lambda verifier, body, headers: check(verifier, bytes(bytearray(body)), headers)
+
+    fused(copying)
     outcome = gate([invariants._sizes], "verify() at 1 MiB: peak memory")
     assert outcome.fails
     assert outcome.value >= 1.0
@@ -134,7 +165,9 @@ def test_quadratic_signature_parsing_fails(monkeypatch: pytest.MonkeyPatch) -> N
     assert outcome.value > 1.5
 
 
-def test_a_quadratic_loop_over_secrets_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_quadratic_loop_over_secrets_fails(
+    monkeypatch: pytest.MonkeyPatch, careful_only: None
+) -> None:
     original = Verifier._find_among
 
     def quadratic(self: Verifier, candidates: Any, *args: Any, **kwargs: Any) -> Any:
@@ -144,6 +177,21 @@ def test_a_quadratic_loop_over_secrets_fails(monkeypatch: pytest.MonkeyPatch) ->
         return original(self, candidates, *args, **kwargs)
 
     monkeypatch.setattr(Verifier, "_find_among", quadratic)
+    outcome = gate([invariants._secrets], "calls per request vs secrets")
+    assert outcome.fails
+
+
+def test_a_quadratic_loop_over_secrets_in_the_fused_check_fails(fused: Injector) -> None:
+    def quadratic(check: Check) -> Check:
+        def slow(verifier: Any, body: Any, headers: Any) -> Any:
+            for a in verifier._fixed:
+                for b in verifier._fixed:
+                    _same(a, b)
+            return check(verifier, body, headers)
+
+        return slow
+
+    fused(quadratic)
     outcome = gate([invariants._secrets], "calls per request vs secrets")
     assert outcome.fails
 
