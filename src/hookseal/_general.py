@@ -44,9 +44,10 @@ def verify(
     moment, presented = _prepare(verifier, body, headers, now, target)
     proof = _complete(verifier, presented, bytes(body), headers, target, moment)
     fixed = verifier._fixed
-    if fixed is not None and verifier.replay_guard is None:
+    if fixed is not None and verifier.replay_guard is None and proof.deferred is None:
         # Static secrets without windows (candidates that never change, nothing to refresh,
-        # nothing to remember): _decide's decision without its layers.
+        # nothing to remember) and nothing left to check once one matched (a fetched key's
+        # signature, sns and plaid): _decide's decision without its layers.
         secret = _find_fixed(verifier, fixed, proof)
         if secret is None:
             raise verifier._mismatch()

@@ -162,7 +162,7 @@ class Scheme(ABC):
         self, presented: Presented, body: bytes, headers: HeadersLike, target: RequestTarget
     ) -> Proof:
         """The proof once the whole body is known (general path); default: ``prefix + body``."""
-        return _new_tuple(Proof, (presented, ((presented.prefix, body, b""),)))  # Proof(...)
+        return _new_tuple(Proof, (presented, ((presented.prefix, body, b""),), None))  # Proof()
 
     def sign_request(
         self,
