@@ -63,3 +63,32 @@ def test_an_observed_refusal_counts_once_and_an_adapters_own_too() -> None:
     count_refusal(verifier, refused.value)  # an adapter passing the verifier's error on
     count_refusal(verifier, PayloadTooLarge())  # an adapter's own refusal
     assert observer.events == ["refused signature_mismatch", "refused payload_too_large"]
+
+
+def test_the_observed_verify_takes_exactly_verifier_verifys_parameters() -> None:
+    """ObservedVerifier.verify spells its parameters out (the hot path); a parameter added to
+    Verifier.verify and not here would be refused or dropped for observed verifiers."""
+    import inspect
+
+    from hookseal.verifier import Verifier as Base
+
+    observed = type(Verifier("tok", observer=Observer()))
+    assert observed is not Base
+    mine = inspect.signature(observed.verify).parameters
+    theirs = inspect.signature(Base.verify).parameters
+    assert [(p.name, p.kind, p.default) for p in mine.values()] == [
+        (p.name, p.kind, p.default) for p in theirs.values()
+    ]
+
+
+def test_an_observed_verifier_keeps_the_fused_check_of_the_default_scheme() -> None:
+    """The fused check (C, or its Python twin) decides an observed verifier's requests too, and
+    the observer is told once."""
+    observer = Observer()
+    verifier = Verifier("tok", observer=observer)
+    assert verifier._fast is not None
+    body = b'{"n": 1}'
+    headers = sign(body, "tok")
+    assert verifier._fast(verifier, body, headers) is not None  # decided, not declined
+    assert verifier.verify(body, headers).scheme == "signature"
+    assert observer.events == ["verified signature"]

@@ -137,11 +137,13 @@ class Verifier:
                 self.scheme.material(secret)
             if not self.provider._bounded:  # no windows: the candidates never change
                 self._fixed = self.provider._secrets
-        # The optional C accelerator's whole check, when it applies (see _accel.py).
-        self._fast = _accel.signature_check(self, Verified)
         self.observer = observer
         if observer is not None:  # counted by a subclass: no cost here when not observed
             observe(self, observer)
+        # The optional C accelerator's whole check, when it applies (see _accel.py). Made once
+        # the class is final: the C check reads the slots of the type it was made for directly
+        # and falls back to attribute lookups for any other (an observed verifier, before).
+        self._fast = _accel.signature_check(self, Verified)
         # What the adapters need to verify the default scheme's usual requests in one pass
         # (hookseal._fastpath.Lean), when the fused check applies and nothing observes.
         self._lean = None if self._fast is None else _fastpath.lean_plan(self, Verified)
