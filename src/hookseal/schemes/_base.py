@@ -312,3 +312,27 @@ def method_of(target: RequestTarget) -> str:
     if not isinstance(method, str) or not method.isascii() or not method.isalpha():
         raise ConfigurationError("method must be an HTTP method such as 'POST'")
     return method.upper()
+
+
+class RequestScheme(Scheme):
+    """A scheme whose signature covers the request line (or may: HubSpot's v2): :meth:`sign` is
+    :meth:`sign_request` without a URL, which such a scheme refuses, naming ``url=``."""
+
+    def sign(
+        self, body: bytes, materials: Sequence[KeyMaterial], *, timestamp: int, message_id: str
+    ) -> dict[str, str]:
+        return self.sign_request(
+            body, materials, timestamp=timestamp, message_id=message_id, target=RequestTarget()
+        )
+
+    @abstractmethod
+    def sign_request(
+        self,
+        body: bytes,
+        materials: Sequence[KeyMaterial],
+        *,
+        timestamp: int,
+        message_id: str,
+        target: RequestTarget,
+    ) -> dict[str, str]:
+        """The headers for a request to ``target`` (its URL, and its method where signed)."""

@@ -32,8 +32,8 @@ from ._base import (
     Content,
     Presented,
     Proof,
+    RequestScheme,
     RequestTarget,
-    Scheme,
     decode_base64,
     decode_hex_digest,
     method_of,
@@ -56,7 +56,7 @@ _ESCAPE = re.compile("%(" + "|".join(_DECODED) + ")", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class HubSpot(Scheme):
+class HubSpot(RequestScheme):
     """HubSpot signature v3 (webhooks, workflow actions, CRM cards), keyed with the app's
     client secret."""
 
@@ -91,13 +91,6 @@ class HubSpot(Scheme):
             contents.append((decoded, body, stamp))
         return Proof(presented, tuple(contents))
 
-    def sign(
-        self, body: bytes, materials: Sequence[KeyMaterial], *, timestamp: int, message_id: str
-    ) -> dict[str, str]:
-        return self.sign_request(
-            body, materials, timestamp=timestamp, message_id=message_id, target=RequestTarget()
-        )
-
     def sign_request(
         self,
         body: bytes,
@@ -130,7 +123,7 @@ _decode_cached = functools.lru_cache(maxsize=256)(_decode)
 
 
 @dataclass(frozen=True)
-class HubSpotLegacy(Scheme):
+class HubSpotLegacy(RequestScheme):
     """HubSpot signature v2 (``secret + method + uri + body``) or v1 (``secret + body``)."""
 
     version: Literal["v1", "v2"] = "v2"
@@ -162,13 +155,6 @@ class HubSpotLegacy(Scheme):
                 header=_VERSION,
             )
         return Presented(prefix, (digest,))
-
-    def sign(
-        self, body: bytes, materials: Sequence[KeyMaterial], *, timestamp: int, message_id: str
-    ) -> dict[str, str]:
-        return self.sign_request(
-            body, materials, timestamp=timestamp, message_id=message_id, target=RequestTarget()
-        )
 
     def sign_request(
         self,

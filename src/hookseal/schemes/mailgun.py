@@ -74,17 +74,6 @@ class Mailgun(Scheme):
             "hookseal.schemes.mailgun.signed_body(event_data, key)"
         )
 
-    def sign_request(
-        self,
-        body: bytes,
-        materials: Sequence[KeyMaterial],
-        *,
-        timestamp: int,
-        message_id: str,
-        target: RequestTarget,
-    ) -> dict[str, str]:
-        return self.sign(body, materials, timestamp=timestamp, message_id=message_id)
-
 
 def signed_body(event_data: Mapping[str, Any], key: str, *, timestamp: int, token: str) -> bytes:
     """A JSON delivery as Mailgun sends it (for tests and senders): the event data and the

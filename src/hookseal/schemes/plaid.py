@@ -250,17 +250,6 @@ class Plaid(Scheme):
             "hookseal.schemes.plaid.signed_headers(...)"
         )
 
-    def sign_request(
-        self,
-        body: bytes,
-        materials: Sequence[KeyMaterial],
-        *,
-        timestamp: int,
-        message_id: str,
-        target: RequestTarget,
-    ) -> dict[str, str]:
-        return self.sign(body, materials, timestamp=timestamp, message_id=message_id)
-
     # -- the key fetch ------------------------------------------------------------------------
 
     def _fetcher(self, secret: Secret) -> Callable[[str], _Key]:

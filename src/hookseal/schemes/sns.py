@@ -250,17 +250,6 @@ class Sns(Scheme):
             "message with hookseal.schemes.sns.signed_message(...)"
         )
 
-    def sign_request(
-        self,
-        body: bytes,
-        materials: Sequence[KeyMaterial],
-        *,
-        timestamp: int,
-        message_id: str,
-        target: RequestTarget,
-    ) -> dict[str, str]:
-        return self.sign(body, materials, timestamp=timestamp, message_id=message_id)
-
     def _load(self, url: str) -> Any:
         """Fetch and read a certificate: RSA, at least 2048 bits, valid now."""
         from cryptography import x509

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 from .._material import KeyMaterial
 from ..headers import HeadersLike, read_header
-from ._base import Presented, RequestTarget, Scheme, decode_base64, require, require_url
+from ._base import (
+    Presented,
+    RequestScheme,
+    RequestTarget,
+    decode_base64,
+    require,
+    require_url,
+)
 
 __all__ = ["Square"]
 
@@ -21,7 +28,7 @@ _HEADER = "x-square-hmacsha256-signature"
 
 
 @dataclass(frozen=True)
-class Square(Scheme):
+class Square(RequestScheme):
     """Square webhook subscriptions (keyed with the subscription's signature key)."""
 
     name = "square"
@@ -38,13 +45,6 @@ class Square(Scheme):
         url = require_url(target, self.name)
         value = require(read_header(headers, _HEADER, _HEADER), _HEADER)
         return Presented(url.encode("utf-8"), (decode_base64(value, 32, _HEADER),))
-
-    def sign(
-        self, body: bytes, materials: Sequence[KeyMaterial], *, timestamp: int, message_id: str
-    ) -> dict[str, str]:
-        return self.sign_request(
-            body, materials, timestamp=timestamp, message_id=message_id, target=RequestTarget()
-        )
 
     def sign_request(
         self,

@@ -39,8 +39,8 @@ from ..secrets import Secret
 from ._base import (
     Presented,
     Proof,
+    RequestScheme,
     RequestTarget,
-    Scheme,
     decode_base64,
     require,
     require_url,
@@ -58,7 +58,7 @@ MAX_FIELDS = 1000
 
 
 @dataclass(frozen=True)
-class Twilio(Scheme):
+class Twilio(RequestScheme):
     """Twilio webhooks (Programmable Messaging and Voice, status callbacks, Studio, ...).
 
     ``algorithm`` is what :func:`hookseal.sign` uses (``twilio`` is SHA-1 with an Auth Token,
@@ -116,13 +116,6 @@ class Twilio(Scheme):
             params = b""
         contents = tuple((variant, params, b"") for variant in variants)
         return Proof(presented, contents)
-
-    def sign(
-        self, body: bytes, materials: Sequence[KeyMaterial], *, timestamp: int, message_id: str
-    ) -> dict[str, str]:
-        return self.sign_request(
-            body, materials, timestamp=timestamp, message_id=message_id, target=RequestTarget()
-        )
 
     def sign_request(
         self,
