@@ -125,8 +125,9 @@ def bare_starlette() -> Any:
     return Starlette(routes=[Route(PATH, _ok, methods=["POST"])])
 
 
-def guarded_starlette(max_body_size: int = 1 << 20) -> Any:
-    """The same app behind :class:`hookseal.asgi.WebhookVerificationMiddleware`."""
+def guarded_starlette(max_body_size: int = 1 << 20, **options: Any) -> Any:
+    """The same app behind :class:`hookseal.asgi.WebhookVerificationMiddleware` (``options``:
+    more of its keywords, such as ``body_timeout``)."""
     from hookseal.asgi import WebhookVerificationMiddleware
 
     app = bare_starlette()
@@ -135,6 +136,7 @@ def guarded_starlette(max_body_size: int = 1 << 20) -> Any:
         secrets=SECRET,
         paths=["/webhooks"],
         max_body_size=max_body_size,
+        **options,
     )
     return app
 

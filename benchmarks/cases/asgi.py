@@ -50,6 +50,7 @@ CHUNK = 64 * KIB
 BARE = "Starlette (bare)"
 CONTROL = "Starlette (bare, built separately: the bias control)"
 GUARDED = "Starlette + WebhookVerificationMiddleware"
+NO_DEADLINE = "Starlette + WebhookVerificationMiddleware(body_timeout=None)"
 FASTAPI = "FastAPI (bare)"
 DEPENDENCY = "FastAPI + VerifiedWebhook dependency"
 UNDOCUMENTED = "FastAPI + VerifiedWebhook(document_headers=False)"
@@ -91,12 +92,20 @@ BUILDERS: tuple[tuple[str, Callable[[], Any]], ...] = (
     (BARE, apps.bare_starlette),
     (CONTROL, apps.bare_starlette),
     (GUARDED, apps.guarded_starlette),
+    (NO_DEADLINE, lambda: apps.guarded_starlette(body_timeout=None)),
     (FASTAPI, apps.bare_fastapi),
     (DEPENDENCY, apps.dependency_fastapi),
     (UNDOCUMENTED, lambda: apps.dependency_fastapi(document_headers=False)),
 )
 """The in-process apps, each with the reference its ratio is read against (see BASES)."""
-BASES = {CONTROL: BARE, GUARDED: BARE, DEPENDENCY: FASTAPI, UNDOCUMENTED: FASTAPI}
+BASES = {
+    CONTROL: BARE,
+    GUARDED: BARE,
+    NO_DEADLINE: BARE,
+    DEPENDENCY: FASTAPI,
+    UNDOCUMENTED: FASTAPI,
+}
+"""NO_DEADLINE shows what the body deadline's watchdog costs (the default is 30 s)."""
 
 
 def build_order(round_: int, count: int) -> list[int]:
