@@ -281,3 +281,21 @@ def test_metrics_count_adapter_refusals_by_code() -> None:
 
     text = PrometheusExporter(metrics, registry=CollectorRegistry()).exposition().decode()
     assert 'hookseal_refusals_total{code="payload_too_large",scheme="signature"} 1.0' in text
+
+
+def test_observed_verifiers_keep_the_one_pass_path_and_are_told_once() -> None:
+    """An observed verifier of the default scheme keeps the adapters' one-pass path (it used
+    to lose it, and with it most of the middleware's speed); what that path decides reaches
+    the observer exactly once, in one chunk or several, in ASGI and WSGI alike."""
+    verifier, observer = observed()
+    assert verifier._lean is not None
+    asgi = WebhookVerificationMiddleware(starlette(), verifier=verifier)
+    assert asgi._lean is not None
+    assert run_asgi(asgi, signed_headers(), [BODY]) == 200
+    assert run_asgi(asgi, signed_headers(), [BODY[:4], BODY[4:9], BODY[9:]]) == 200
+    assert run_asgi(asgi, signed_headers(BODY, "wrong"), [BODY]) == 401
+    wsgi = WSGIMiddleware(wsgi_ok, verifier=verifier)
+    assert call_wsgi(wsgi, environ(BODY, sign(BODY, SECRET))) == 200
+    assert call_wsgi(wsgi, environ(BODY, sign(BODY, "wrong"))) == 401
+    assert observer.accepted == 3
+    assert observer.codes == ["signature_mismatch", "signature_mismatch"]

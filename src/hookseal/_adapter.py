@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from ._time import Clock
 from .errors import BodyError, ConfigurationError, VerificationError
-from .observe import count_refusal
+from .observe import count_refusal, count_verified
 from .problem import problem_body, problem_headers
 from .replay import ReplayGuard
 from .schemes import Scheme
@@ -28,6 +28,7 @@ __all__ = [
     "claim",
     "content_length",
     "count_refusal",
+    "count_verified",
     "refusal",
 ]
 

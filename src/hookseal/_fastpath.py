@@ -288,12 +288,14 @@ def _any_equal(expected: bytes, presented: tuple[bytes, ...]) -> bool:
 def lean_plan(verifier: Verifier, result_type: Callable[..., object]) -> Lean | None:
     """A :class:`Lean` for ``verifier`` where the fused check applies to it (exact
     ``Signature``, static secrets without windows, HMAC-SHA256, no replay guard, no body
-    limit of its own, no observer), else None."""
+    limit of its own), else None. An observed verifier qualifies: the adapters report what the
+    one-pass path decides with :func:`hookseal.observe.count_verified`."""
+    from .observe import observed_class
     from .verifier import Verifier
 
     if (
         verifier._fast is None
-        or type(verifier) is not Verifier
+        or type(verifier) not in (Verifier, observed_class())
         or verifier.replay_guard is not None
         or verifier.max_body_size is not None
     ):

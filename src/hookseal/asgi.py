@@ -33,6 +33,7 @@ from ._adapter import (
     claim,
     content_length,
     count_refusal,
+    count_verified,
     refusal,
 )
 from ._deadline import (
@@ -270,15 +271,18 @@ class WebhookVerificationMiddleware:
             fused = lean.fused
             verified: Any
             if pending is not None:
-                verified = pending.finish()
-            elif fused is not None:  # the C check: the same decision, in one call
-                verified = fused(verifier, body, headers)
+                verified = pending.finish()  # an observed verifier's pending reports it
             else:
-                verified = lean.decide(verifier, body, (digest,))
-            if verified is None:  # the fused check declines (a verifier changed meanwhile)
-                pending = verifier.begin(headers)
-                pending.update(body)
-                verified = pending.finish()
+                if fused is not None:  # the C check: the same decision, in one call
+                    verified = fused(verifier, body, headers)
+                else:
+                    verified = lean.decide(verifier, body, (digest,))
+                if verified is None:  # the fused check declines (a verifier changed meanwhile)
+                    pending = verifier.begin(headers)
+                    pending.update(body)
+                    verified = pending.finish()
+                elif verifier.observer is not None:  # decided here, so reported here
+                    count_verified(verifier, verified)
         except VerificationError as error:
             await self._refuse(scope, send, error)
             return

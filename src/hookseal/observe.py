@@ -22,7 +22,7 @@ from .errors import VerificationError
 if TYPE_CHECKING:
     from .verifier import Verifier
 
-__all__ = ["VerificationObserver", "count_refusal", "observe"]
+__all__ = ["VerificationObserver", "count_refusal", "count_verified", "observe"]
 
 _COUNTED = "_hookseal_counted"  # set on an error once an observer was told of it
 
@@ -50,6 +50,18 @@ def count_refusal(verifier: Any, error: VerificationError) -> None:
     was not told of this error already."""
     if getattr(verifier, "observer", None) is not None and not hasattr(error, _COUNTED):
         _refused(verifier, error)
+
+
+def observed_class() -> type[Any]:
+    """The class an observed verifier gets (one for every observer)."""
+    return _classes()[0]
+
+
+def count_verified(verifier: Any, result: Any) -> None:
+    """Report a verification an adapter decided without the verifier's public calls (the
+    one-pass path for the default scheme) to the verifier's observer, if it has one."""
+    if verifier.observer is not None:
+        _verified(verifier, result)
 
 
 def _refused(verifier: Any, error: VerificationError) -> None:

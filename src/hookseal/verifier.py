@@ -145,7 +145,7 @@ class Verifier:
         # and falls back to attribute lookups for any other (an observed verifier, before).
         self._fast = _accel.signature_check(self, Verified)
         # What the adapters need to verify the default scheme's usual requests in one pass
-        # (hookseal._fastpath.Lean), when the fused check applies and nothing observes.
+        # (hookseal._fastpath.Lean), when the fused check applies (observed or not).
         self._lean = None if self._fast is None else _fastpath.lean_plan(self, Verified)
 
     def __repr__(self) -> str:

@@ -39,6 +39,7 @@ from ._adapter import (
     check_limit,
     claim,
     count_refusal,
+    count_verified,
     refusal,
 )
 from ._deadline import DEFAULT_BODY_TIMEOUT, Deadline, check_body_timeout
@@ -259,7 +260,9 @@ def _verify_lean(
     if verified is None:  # the fused check declines (a verifier changed meanwhile)
         pending = verifier.begin(headers)
         pending.update(body)
-        verified = pending.finish()
+        verified = pending.finish()  # an observed verifier's pending reports it
+    elif verifier.observer is not None:  # decided here, so reported here
+        count_verified(verifier, verified)
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     environ.pop("HTTP_TRANSFER_ENCODING", None)
