@@ -232,6 +232,8 @@ def tables(rows: Sequence[Row]) -> list[str]:
             "|---|---:|---:|---:|---:|---:|---:|",
         ]
         for name, _ in BUILDERS:
+            if name not in found:  # a run saved before this row existed (--from-json)
+                continue
             base = found[name].extra["base"]
             us = found[base].ns * (found[name].ratio / found[base].ratio) / 1000
             added, ratio = _added(found, name, base)
