@@ -48,7 +48,7 @@ def verify(
         # Static secrets without windows (candidates that never change, nothing to refresh,
         # nothing to remember) and nothing left to check once one matched (a fetched key's
         # signature, sns and plaid): _decide's decision without its layers.
-        secret = _find_fixed(verifier, fixed, proof)
+        secret = _find_among(verifier, fixed, proof)
         if secret is None:
             raise verifier._mismatch()
         presented = proof.presented
@@ -217,24 +217,17 @@ async def _adecide(
 
 
 def _find(verifier: Verifier, secret_set: SecretSet, proof: Proof, moment: float) -> Secret | None:
-    """The first candidate (the last one that matched, first) that signs one of the contents."""
-    candidates = verifier.candidates(secret_set, moment)
+    """The first of the set's candidates at ``moment`` that signs one of the contents."""
+    return _find_among(verifier, verifier.candidates(secret_set, moment), proof)
+
+
+def _find_among(verifier: Verifier, candidates: tuple[Secret, ...], proof: Proof) -> Secret | None:
+    """The first candidate (the last one that matched, first) that signs one of the contents;
+    a static set's secrets are its candidates at every moment, so its shortcut calls this."""
     preferred = verifier._preferred
     if preferred is not None and preferred in candidates and _signs(verifier, preferred, proof):
         return preferred
     for secret in candidates:
-        if secret is not preferred and _signs(verifier, secret, proof):
-            verifier._preferred = secret
-            return secret
-    return None
-
-
-def _find_fixed(verifier: Verifier, fixed: tuple[Secret, ...], proof: Proof) -> Secret | None:
-    """:func:`_find` over a static set's secrets, which are the candidates at every moment."""
-    preferred = verifier._preferred
-    if preferred is not None and preferred in fixed and _signs(verifier, preferred, proof):
-        return preferred
-    for secret in fixed:
         if secret is not preferred and _signs(verifier, secret, proof):
             verifier._preferred = secret
             return secret
